@@ -1,0 +1,391 @@
+"""Event pipeline benchmark: throughput and commit-to-handler / commit-to-webhook latency.
+
+    python bench/event_pipeline.py [--rate 200] [--seconds 10] [--backlog 2000] [--tenants 4] [--workers 1,2]
+
+For each worker count (default 1 and 2 `celery worker --pool=solo` processes):
+
+1. capacity: `--backlog` user.created events are committed while no worker runs, then the workers
+   start and the time to handle all of them (and to POST every webhook) gives events/s;
+2. latency: users are created through the directory service at `--rate` events/s for `--seconds`
+   across `--tenants` tenants while the workers run; commit-to-handled comes from the outbox rows
+   (handled_at - occurred_at), commit-to-webhook-sent from a local 127.0.0.1 receiver (arrival time -
+   the event's occurred_at in the signed body).
+
+Every event runs the real handlers (role recompute, welcome email via the dummy mail backend,
+webhook fan-out to one endpoint). Uses DATABASE_URL if set (a throw-away database
+`rollcall_bench_events` on that server) else the embedded PostgreSQL, and REDIS_URL if set (its
+database 13, flushed) else the embedded Redis. Results: bench/results/event_pipeline.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH_DB = "rollcall_bench_events"
+BENCH_REDIS_DB = 13
+RESULTS = ROOT / "bench" / "results"
+QUEUES = "celery,rollcall.events,rollcall.outbound"
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def _prepare_environment() -> None:
+    import psycopg
+
+    from config.embedded import embedded_database_url, embedded_redis_url
+
+    base = os.environ.get("DATABASE_URL") or embedded_database_url()
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    if "?" in base:
+        head, _, query = base.partition("?")
+        url = head.rsplit("/", 1)[0] + f"/{BENCH_DB}?{query}"
+    else:
+        url = base.rsplit("/", 1)[0] + f"/{BENCH_DB}"
+    os.environ["DATABASE_URL"] = url
+    redis_url = os.environ.get("REDIS_URL") or embedded_redis_url()
+    if redis_url.startswith("redis://"):  # a server others may use: keep to a database of our own
+        redis_url = urlsplit(redis_url)._replace(path=f"/{BENCH_REDIS_DB}").geturl()
+    os.environ["REDIS_URL"] = redis_url
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+            "ROLLCALL_WEBHOOK_ALLOW_PRIVATE": "1",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+
+
+# --------------------------------------------------------------------------- webhook receiver
+
+
+@dataclass
+class Arrivals:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    latencies: dict[str, float] = field(default_factory=dict)  # event id -> seconds after commit
+    times: dict[str, float] = field(default_factory=dict)
+
+    def record(self, body: bytes) -> None:
+        now = time.time()
+        document = json.loads(body)
+        occurred = datetime.fromisoformat(document["occurred_at"].replace("Z", "+00:00")).timestamp()
+        with self.lock:
+            self.latencies.setdefault(document["id"], now - occurred)
+            self.times.setdefault(document["id"], now)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.latencies.clear()
+            self.times.clear()
+
+
+def start_receiver(arrivals: Arrivals) -> http.server.ThreadingHTTPServer:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            arrivals.record(body)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def start_workers(count: int, logdir: Path) -> list[subprocess.Popen[bytes]]:
+    procs = []
+    for i in range(count):
+        log = (logdir / f"bench-worker-{i}.log").open("ab")
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
+                    "-Q", QUEUES, "-n", f"bench{i}@%h", "--without-mingle", "--without-gossip",
+                    "--without-heartbeat", "--loglevel=WARNING",
+                ],
+                cwd=ROOT,
+                env=dict(os.environ),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+    return procs
+
+
+def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def wait_workers_ready(expected: int, timeout: float = 60.0) -> None:
+    from config.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            replies = app.control.ping(timeout=0.5) or []
+        except Exception:
+            replies = []
+        if len(replies) >= expected:
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"workers did not come up within {timeout:.0f}s (see bench/results/logs)")
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "n": len(values),
+        "p50_ms": round(percentile(values, 50) * 1000, 1),
+        "p99_ms": round(percentile(values, 99) * 1000, 1),
+        "max_ms": round(max(values) * 1000, 1) if values else float("nan"),
+        "mean_ms": round(statistics.fmean(values) * 1000, 1) if values else float("nan"),
+    }
+
+
+def handled_rows(tenants: list[Any], since_seq: dict[str, int]) -> list[tuple[str, int, datetime, datetime | None]]:
+    from provisioning.models import Event
+    from provisioning.tenancy import tenant_schema
+
+    rows = []
+    for tenant in tenants:
+        with tenant_schema(tenant):
+            rows += [
+                (tenant.slug, seq, occurred, handled)
+                for seq, occurred, handled in Event.objects.filter(
+                    seq__gt=since_seq[tenant.schema_name], type="user.created"
+                ).values_list("seq", "occurred_at", "handled_at")
+            ]
+    return rows
+
+
+def last_seqs(tenants: list[Any]) -> dict[str, int]:
+    from django.db.models import Max
+
+    from provisioning.models import Event
+    from provisioning.tenancy import tenant_schema
+
+    found = {}
+    for tenant in tenants:
+        with tenant_schema(tenant):
+            found[tenant.schema_name] = Event.objects.aggregate(m=Max("seq"))["m"] or 0
+    return found
+
+
+def wait_until(predicate: Any, timeout: float, what: str) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    print(f"  !! timed out after {timeout:.0f}s waiting for {what}", flush=True)
+    return False
+
+
+def create_users(tenants: list[Any], count: int, *, rate: float | None, prefix: str, threads: int = 2) -> float:
+    """Create `count` users round-robin over the tenants, at `rate`/s total (None: as fast as possible)."""
+    from django.db import connection as db
+
+    from directory.users import ChangeContext, create_user
+    from provisioning.outbox import Actor
+    from provisioning.tenancy import tenant_schema
+
+    started = time.monotonic()
+    per_thread_rate = rate / threads if rate else None
+
+    def run(worker: int) -> None:
+        from django.utils import timezone
+
+        for n in range(worker, count, threads):
+            if per_thread_rate:
+                due = started + (n // threads) / per_thread_rate
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            tenant = tenants[n % len(tenants)]
+            ctx = ChangeContext(actor=Actor(kind="scim", id="bench", requested_at=timezone.now()))
+            with tenant_schema(tenant):
+                create_user(
+                    resource={
+                        "userName": f"{prefix}-{n}@bench.test",
+                        "name": {"givenName": "Bench", "familyName": str(n)},
+                        "emails": [{"value": f"{prefix}-{n}@bench.test", "primary": True}],
+                    },
+                    ctx=ctx,
+                )
+        db.close()
+
+    pool = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return time.monotonic() - started
+
+
+def phase(workers: int, tenants: list[Any], arrivals: Arrivals, args: argparse.Namespace, logdir: Path) -> dict[str, Any]:
+    from provisioning.models import WebhookDelivery
+    from provisioning.tenancy import tenant_schema
+
+    result: dict[str, Any] = {"workers": workers}
+
+    # 1. capacity: a committed backlog, drained by freshly started workers.
+    arrivals.clear()
+    base = last_seqs(tenants)
+    write_s = create_users(tenants, args.backlog, rate=None, prefix=f"backlog-w{workers}")
+    print(f"  wrote a backlog of {args.backlog} events in {write_s:.1f}s ({args.backlog / write_s:.0f}/s)", flush=True)
+    procs = start_workers(workers, logdir)
+    try:
+        wait_workers_ready(workers)
+        wait_until(
+            lambda: all(h is not None for *_, h in handled_rows(tenants, base)), 300, "the backlog to be handled"
+        )
+        rows = handled_rows(tenants, base)
+        handled_times = sorted(h.timestamp() for *_, h in rows if h is not None)
+        wait_until(lambda: len(arrivals.latencies) >= args.backlog, 300, "every backlog webhook")
+        sent_times = sorted(arrivals.times.values())
+        # Rates over the processing span (first to last), so worker start-up time does not count.
+        result["capacity"] = {
+            "events": args.backlog,
+            "handled_per_s": round(len(handled_times) / max(handled_times[-1] - handled_times[0], 1e-6), 1),
+            "webhooks_sent_per_s": round(len(sent_times) / max(sent_times[-1] - sent_times[0], 1e-6), 1)
+            if sent_times
+            else 0.0,
+        }
+        print(f"  capacity: {result['capacity']}", flush=True)
+
+        # 2. latency at a steady offered rate.
+        arrivals.clear()
+        base = last_seqs(tenants)
+        total = int(args.rate * args.seconds)
+        write_s = create_users(tenants, total, rate=args.rate, prefix=f"steady-w{workers}", threads=args.writers)
+        offered = total / write_s
+        wait_until(lambda: all(h is not None for *_, h in handled_rows(tenants, base)), 120, "steady events")
+        wait_until(lambda: len(arrivals.latencies) >= total, 120, "steady webhooks")
+        rows = handled_rows(tenants, base)
+        handler_lat = [(h - o).total_seconds() for _, _, o, h in rows if h is not None]
+        slugs = {t.slug for t in tenants}
+        webhook_lat = [v for k, v in arrivals.latencies.items() if k.split(":")[0] in slugs]
+        result["steady"] = {
+            "offered_per_s": round(offered, 1),
+            "events": total,
+            "commit_to_handled": summary(handler_lat),
+            "commit_to_webhook_sent": summary(webhook_lat),
+            "webhooks_missing": total - len(webhook_lat),
+        }
+        print(f"  steady: {json.dumps(result['steady'])}", flush=True)
+        dead = 0
+        for tenant in tenants:
+            with tenant_schema(tenant):
+                dead += WebhookDelivery.objects.exclude(status="succeeded").count()
+        result["undelivered"] = dead
+    finally:
+        stop_workers(procs)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=200.0, help="offered events/s in the latency phase")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--backlog", type=int, default=2000)
+    parser.add_argument("--tenants", type=int, default=4)
+    parser.add_argument("--writers", type=int, default=2, help="writer threads in the latency phase")
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker process counts")
+    args = parser.parse_args()
+
+    _prepare_environment()
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+
+    from provisioning import webhooks
+    from provisioning.tenancy import TenantRef, tenant_schema
+    from tenants.services import create_tenant
+
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+    call_command("rollcall_migrate", verbosity=0)
+    arrivals = Arrivals()
+    server = start_receiver(arrivals)
+    url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    tenants = []
+    for i in range(args.tenants):
+        tenant = TenantRef.of(create_tenant(name=f"Bench {i}", slug=f"bench-{i}").tenant)
+        with tenant_schema(tenant):
+            webhooks.create_endpoint(url=url)
+        tenants.append(tenant)
+    logdir = RESULTS / "logs"
+    logdir.mkdir(parents=True, exist_ok=True)
+
+    print(f"event pipeline bench: {args.tenants} tenants, backlog {args.backlog}, {args.rate:.0f} ev/s for {args.seconds:.0f}s")
+    results = []
+    for count in [int(c) for c in args.workers.split(",") if c]:
+        print(f"\n== {count} worker process(es)", flush=True)
+        results.append(phase(count, tenants, arrivals, args, logdir))
+    server.shutdown()
+
+    print("\nworkers | handled/s (backlog) | webhooks/s | offered/s | handled p50/p99 ms | webhook p50/p99 ms | goal p99<1s@200/s")
+    for r in results:
+        s = r["steady"]
+        hook = s["commit_to_webhook_sent"]
+        met = "MET" if hook["p99_ms"] < 1000 and s["offered_per_s"] >= 0.95 * args.rate and not s["webhooks_missing"] else "MISSED"
+        print(
+            f"{r['workers']:>7} | {r['capacity']['handled_per_s']:>19} | {r['capacity']['webhooks_sent_per_s']:>10} | "
+            f"{s['offered_per_s']:>9} | {s['commit_to_handled']['p50_ms']:>7} / {s['commit_to_handled']['p99_ms']:<8} | "
+            f"{hook['p50_ms']:>7} / {hook['p99_ms']:<8} | {met}"
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "event_pipeline.json").write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Side-by-side SCIM load benchmark: Rollcall vs a django-scim2 peer, measured in one run.
+
+Both apps run under the same gunicorn configuration on the same PostgreSQL server and are driven
+by the same client (fixed thread count, one keep-alive httpx.Client per thread). Prints
+Rollcall/peer throughput ratios and the group-size p99 experiment; writes
+bench/results/scim_load.json. See bench/README.md.
+
+    python bench/scim_load.py [--users N] [--quick] [--only peer|rollcall] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import os
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import httpx
+from scimload.infra import (
+    GUNICORN_ARGS,
+    PYTHON,
+    RESULTS_DIR,
+    ROOT,
+    BenchError,
+    Postgres,
+    Redis,
+    child_env,
+    redact,
+    run_command,
+)
+from scimload.load import ScenarioResult
+from scimload.report import (
+    SCALING_GOAL,
+    THROUGHPUT_GOALS,
+    TargetReport,
+    comparison,
+    print_flags,
+    print_notes,
+    print_scaling,
+    print_table,
+    write_json,
+)
+from scimload.scenarios import SCENARIOS, BenchConfig, RunState, group_scaling, warm_up
+from scimload.targets import PeerTarget, RollcallTarget, Target
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--users",
+        type=int,
+        default=None,
+        help="users created by the create scenario (default 2000, --quick 300)",
+    )
+    parser.add_argument("--quick", action="store_true", help="small smoke run (about a minute per app)")
+    parser.add_argument("--only", choices=("peer", "rollcall"), help="run one app only")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "scim_load.json")
+    args = parser.parse_args(argv)
+    if args.users is not None and not 1 <= args.users <= 100_000:
+        parser.error("--users must be between 1 and 100000")
+    if not 1 <= args.concurrency <= 64:
+        parser.error("--concurrency must be between 1 and 64")
+    return args
+
+
+def rollcall_unavailable(postgres: Postgres, redis: Redis) -> str | None:
+    """Why Rollcall cannot be benchmarked yet (its CLI is still being built), or None."""
+    command = ROOT / "tenants" / "management" / "commands" / "rollcall_tenant.py"
+    if not command.exists():
+        return f"{command.relative_to(ROOT)} does not exist yet"
+    env = child_env(DATABASE_URL=postgres.url, REDIS_URL=redis.url, DJANGO_SETTINGS_MODULE="config.settings")
+    try:
+        run_command([PYTHON, str(ROOT / "manage.py"), "rollcall_tenant", "--help"], env, timeout=120)
+    except BenchError as exc:
+        return f"`manage.py rollcall_tenant --help` does not work: {exc}"
+    return None
+
+
+def _progress(label: str, result: ScenarioResult) -> None:
+    flag = f"  !! {result.error_count} failed: {dict(result.errors)}" if result.error_count else ""
+    print(
+        f"  {label:<9} {result.name:<20} {result.rps:9.1f} req/s  p50 {result.percentile(50):8.1f} ms"
+        f"  p99 {result.percentile(99):8.1f} ms  ({result.requests} req, {result.wall_s:.1f} s){flag}",
+        flush=True,
+    )
+
+
+def run_target(target: Target, cfg: BenchConfig) -> TargetReport:
+    report = TargetReport(target.name, target.label, target.seeding)
+    started = time.perf_counter()
+    print(f"\n== {target.label}: set-up (fresh database, migrations, gunicorn)", flush=True)
+    try:
+        target.start()
+        report.gunicorn_argv = target.gunicorn_argv
+        print(f"   serving {target.endpoint.base_url} in {time.perf_counter() - started:.0f} s", flush=True)
+        warm_up(target.endpoint, cfg)
+        state = RunState()
+        for scenario in SCENARIOS:
+            result = scenario(target, cfg, state)
+            report.scenarios[result.name] = result
+            _progress(target.name, result)
+        print(
+            f"  {target.name:<9} group scaling: seeding {cfg.scale_large + cfg.batch} users and two groups ...",
+            flush=True,
+        )
+        report.scaling = group_scaling(target, cfg)
+    except (BenchError, httpx.HTTPError) as exc:
+        report.failure = f"{type(exc).__name__}: {exc}"
+        print(f"!! {target.label}: {report.failure}", flush=True)
+    finally:
+        target.stop()
+    report.duration_s = time.perf_counter() - started
+    return report
+
+
+def select_targets(only: str | None, postgres: Postgres) -> tuple[list[Target], dict[str, str]]:
+    """The apps to run (peer first), and the ones skipped with the reason."""
+    targets: list[Target] = []
+    skipped: dict[str, str] = {}
+    if only != "rollcall":
+        targets.append(PeerTarget(postgres))
+    if only != "peer":
+        redis = Redis()
+        redis.start()
+        reason = rollcall_unavailable(postgres, redis)
+        if reason:
+            skipped["rollcall"] = reason
+            print(f"!! skipping Rollcall: {reason}")
+        else:
+            targets.append(RollcallTarget(postgres, redis))
+    return targets, skipped
+
+
+def print_summary(cfg: BenchConfig, reports: list[TargetReport], rows: list[dict[str, Any]]) -> None:
+    if not reports:
+        return
+    print(
+        f"\nSCIM load: {cfg.users} users, {cfg.concurrency} client threads, gunicorn {' '.join(GUNICORN_ARGS)}"
+    )
+    print("ratio = Rollcall req/s / peer req/s (successful requests only; n/a when either side had errors)\n")
+    print_table(rows)
+    print_scaling(reports)
+    print_notes(reports)
+    print_flags(reports)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")  # pgserver's lock dir, harmless
+    cfg = dataclasses.replace(BenchConfig.build(args.users, args.quick), concurrency=args.concurrency)
+    postgres = Postgres()
+    postgres.start()
+    server = "embedded pgserver (.data/bench-pg)" if postgres.embedded else redact(postgres.url)
+    version = postgres.version()
+    print(f"PostgreSQL {version} at {server}; {os.cpu_count()} CPUs; client threads: {cfg.concurrency}")
+
+    targets, skipped = select_targets(args.only, postgres)
+    reports = {target.name: run_target(target, cfg) for target in targets}
+    rows = comparison(reports.get("peer"), reports.get("rollcall"))
+    print_summary(cfg, list(reports.values()), rows)
+    for name, reason in skipped.items():
+        print(f"!! {name} skipped: {reason}")
+
+    write_json(
+        args.output,
+        {
+            "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
+            "postgres": {"server": server, "version": version},
+            "config": dataclasses.asdict(cfg),
+            "gunicorn_args": list(GUNICORN_ARGS),
+            "goals": {"throughput_ratio": THROUGHPUT_GOALS, "scaling_p99_ratio_max": SCALING_GOAL},
+            "targets": {name: report.to_json() for name, report in reports.items()},
+            "skipped": skipped,
+            "comparison": rows,
+        },
+    )
+    print(f"\nwrote {args.output}")
+    return 1 if skipped or any(r.failure for r in reports.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

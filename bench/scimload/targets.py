@@ -1,0 +1,249 @@
+"""The two apps under test. Each is a Target: start(), endpoint, seed_users(), seed_group(), stop()."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from abc import ABC, abstractmethod
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from scimload.infra import (
+    PYTHON,
+    ROOT,
+    BenchError,
+    Gunicorn,
+    Postgres,
+    Redis,
+    child_env,
+    free_port,
+    last_json_line,
+    run_command,
+)
+from scimload.load import Call, Endpoint, run_calls
+from scimload.payloads import BULK_REQUEST, group_payload, member_patch, user_payload
+
+PEER_DATABASE = "rollcall_bench_peer"
+ROLLCALL_DATABASE = "rollcall_bench_rollcall"
+SEED_BATCH = 500  # Bulk operations per request when seeding over HTTP
+SEED_MEMBERS_PER_PATCH = 100
+SEED_CONCURRENCY = 8
+
+
+class Target(ABC):
+    """An app under test, run by gunicorn under the shared GUNICORN_ARGS."""
+
+    name: str
+    label: str
+    seeding: str  # how seed_users/seed_group create data, printed with the results
+
+    def __init__(self) -> None:
+        self._server: Gunicorn | None = None
+        self._endpoint: Endpoint | None = None
+
+    @property
+    def endpoint(self) -> Endpoint:
+        if self._endpoint is None:
+            raise BenchError(f"{self.name} is not started")
+        return self._endpoint
+
+    @abstractmethod
+    def start(self) -> None: ...
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def _serve(self, wsgi_app: str, port: int, env: dict[str, str], endpoint: Endpoint) -> None:
+        self._server = Gunicorn(self.name, wsgi_app, port, env)
+        self._server.start()
+        self._endpoint = endpoint
+        self._server.wait_ready(
+            endpoint.base_url + "ServiceProviderConfig", {"Authorization": f"Bearer {endpoint.token}"}
+        )
+
+    @property
+    def gunicorn_argv(self) -> list[str]:
+        return self._server.argv if self._server else []
+
+    @abstractmethod
+    def seed_users(self, prefix: str, count: int) -> list[str]:
+        """Create `count` users outside any timing; return their SCIM ids in order."""
+
+    @abstractmethod
+    def seed_group(self, name: str, members: list[str]) -> str:
+        """Create a group holding `members` outside any timing; return its SCIM id."""
+
+
+class PeerTarget(Target):
+    """django-scim2 0.23 in a stock Django project (bench/peer), own database on the same server."""
+
+    name = "peer"
+    label = "django-scim2 peer"
+    seeding = "ORM bulk insert via `manage peer_seed` (peer has no /Bulk)"
+
+    def __init__(self, postgres: Postgres) -> None:
+        super().__init__()
+        self.postgres = postgres
+        self.env: dict[str, str] = {}
+
+    def start(self) -> None:
+        port = free_port()
+        token = secrets.token_urlsafe(32)
+        self.env = child_env(
+            DATABASE_URL=self.postgres.recreate(PEER_DATABASE),
+            DJANGO_SETTINGS_MODULE="bench.peer.peer_settings",
+            PEER_BENCH_TOKEN=token,
+            PEER_NETLOC=f"127.0.0.1:{port}",
+        )
+        run_command([PYTHON, "-m", "django", "migrate", "--noinput", "-v", "0"], self.env)
+        self._serve(
+            "bench.peer.wsgi:application",
+            port,
+            self.env,
+            Endpoint(f"http://127.0.0.1:{port}/scim/v2/", token),
+        )
+
+    def _seed(self, request: dict[str, object]) -> dict[str, object]:
+        out = run_command([PYTHON, "-m", "django", "peer_seed"], self.env, stdin=json.dumps(request))
+        answer: dict[str, object] = json.loads(last_json_line(out))
+        return answer
+
+    def seed_users(self, prefix: str, count: int) -> list[str]:
+        ids = self._seed({"action": "users", "prefix": prefix, "count": count})["ids"]
+        assert isinstance(ids, list)
+        return [str(i) for i in ids]
+
+    def seed_group(self, name: str, members: list[str]) -> str:
+        return str(self._seed({"action": "group", "name": name, "members": members})["id"])
+
+
+class RollcallTarget(Target):
+    """Rollcall itself (config.wsgi), one tenant and one generic-IdP connection in a fresh database."""
+
+    name = "rollcall"
+    label = "Rollcall"
+    seeding = "SCIM POST /Bulk (500 users a request) and membership PATCHes of 100"
+
+    def __init__(self, postgres: Postgres, redis: Redis) -> None:
+        super().__init__()
+        self.postgres = postgres
+        self.redis = redis
+
+    def start(self) -> None:
+        port = free_port()
+        env = child_env(
+            DATABASE_URL=self.postgres.recreate(ROLLCALL_DATABASE),
+            REDIS_URL=self.redis.url,
+            DJANGO_SETTINGS_MODULE="config.settings",
+            ROLLCALL_DEBUG="0",
+            PORT=str(port),
+            ROLLCALL_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        )
+        manage = [PYTHON, str(ROOT / "manage.py")]
+        run_command([*manage, "rollcall_migrate"], env)
+        run_command(
+            [*manage, "rollcall_tenant", "create", "--name", "Bench", "--slug", "bench", "--json"], env
+        )
+        created = json.loads(
+            last_json_line(
+                run_command(
+                    [
+                        *manage,
+                        "rollcall_connection",
+                        "create",
+                        "--tenant",
+                        "bench",
+                        "--idp",
+                        "generic",
+                        "--json",
+                    ],
+                    env,
+                )
+            )
+        )
+        base_url = rebind(created["scim_base_url"], port).rstrip("/") + "/"
+        self._serve("config.wsgi:application", port, env, Endpoint(base_url, created["token"]))
+
+    def seed_users(self, prefix: str, count: int) -> list[str]:
+        try:
+            with self.endpoint.client() as client:
+                return [
+                    uid
+                    for start in range(0, count, SEED_BATCH)
+                    for uid in _bulk_create_users(
+                        client, prefix, range(start, min(count, start + SEED_BATCH))
+                    )
+                ]
+        except BenchError as exc:
+            self.seeding = f"concurrent POST /Users, because /Bulk failed ({exc})"
+            print(f"   {self.label}: {self.seeding}", flush=True)
+            return seed_users_over_http(self.endpoint, f"{prefix}-post", count)
+
+    def seed_group(self, name: str, members: list[str]) -> str:
+        return seed_group_over_http(self.endpoint, name, members)
+
+
+def rebind(url: str, port: int) -> str:
+    """scim_base_url with its host:port replaced by the port gunicorn is bound to."""
+    return urlunsplit(urlsplit(url)._replace(netloc=f"127.0.0.1:{port}"))
+
+
+def _bulk_create_users(client: httpx.Client, prefix: str, indexes: range) -> list[str]:
+    operations = [
+        {"method": "POST", "path": "/Users", "bulkId": f"{prefix}{i}", "data": user_payload(prefix, i)}
+        for i in indexes
+    ]
+    response = client.post(
+        "Bulk",
+        content=json.dumps({"schemas": [BULK_REQUEST], "Operations": operations}).encode(),
+        headers={"Content-Type": "application/scim+json"},
+    )
+    if response.status_code != 200:
+        raise BenchError(f"seeding via /Bulk failed: HTTP {response.status_code} {response.text[:300]}")
+    results = response.json().get("Operations", [])
+    ids = []
+    for result in results:
+        if str(result.get("status")) != "201" or not result.get("location"):
+            raise BenchError(f"seeding via /Bulk: an operation failed: {json.dumps(result)[:300]}")
+        ids.append(str(result["location"]).rstrip("/").rsplit("/", 1)[-1])
+    if len(ids) != len(indexes):
+        raise BenchError(f"seeding via /Bulk: sent {len(indexes)} operations, got {len(ids)} results")
+    return ids
+
+
+def seed_users_over_http(endpoint: Endpoint, prefix: str, count: int) -> list[str]:
+    """Concurrent POST /Users (untimed set-up); every one must succeed."""
+    calls = [
+        Call("POST", "Users", user_payload(prefix, i), extract=lambda r: str(r.json()["id"]))
+        for i in range(count)
+    ]
+    result, outcomes = run_calls(endpoint, calls, SEED_CONCURRENCY, name="seed", description="seed users")
+    if result.error_count:
+        raise BenchError(f"seeding {count} users: {result.error_count} POSTs failed: {dict(result.errors)}")
+    return [str(o.value) for o in outcomes]
+
+
+def seed_group_over_http(endpoint: Endpoint, name: str, members: list[str]) -> str:
+    """POST /Groups, then PATCH members in sequential batches (untimed set-up)."""
+    with endpoint.client() as client:
+        response = client.post(
+            "Groups",
+            content=json.dumps(group_payload(name)).encode(),
+            headers={"Content-Type": "application/scim+json"},
+        )
+    if response.status_code != 201:
+        raise BenchError(f"seeding group {name}: HTTP {response.status_code} {response.text[:300]}")
+    group_id = str(response.json()["id"])
+    batches = [
+        members[i : i + SEED_MEMBERS_PER_PATCH] for i in range(0, len(members), SEED_MEMBERS_PER_PATCH)
+    ]
+    calls = [Call("PATCH", f"Groups/{group_id}", member_patch("add", batch)) for batch in batches]
+    result, _ = run_calls(endpoint, calls, 1, name="seed", description="seed group")
+    if result.error_count:
+        raise BenchError(
+            f"seeding group {name}: {result.error_count} membership PATCHes failed: {dict(result.errors)}"
+        )
+    return group_id

@@ -1,0 +1,72 @@
+"""/healthz (database, Redis, worker heartbeat) and /metrics (Prometheus text format)."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from config.metrics import RedisCollector, redis_client
+
+HEARTBEAT_KEY = "rollcall:heartbeat:"
+HEARTBEAT_STALE_SECONDS = 60
+
+
+def record_heartbeat(kind: str, name: str) -> None:
+    """Called periodically by workers and beat; /healthz reports them stale after a minute."""
+    redis_client().set(f"{HEARTBEAT_KEY}{kind}:{name}", str(time.time()), ex=HEARTBEAT_STALE_SECONDS * 5)
+
+
+def _check_database() -> dict[str, object]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return {"ok": True}
+    except Exception as exc:  # any driver error means unhealthy; report its class, not its text
+        return {"ok": False, "error": type(exc).__name__}
+
+
+def _check_redis() -> dict[str, object]:
+    try:
+        redis_client().ping()
+        return {"ok": True}
+    except redis.RedisError as exc:
+        return {"ok": False, "error": type(exc).__name__}
+
+
+def _check_workers() -> dict[str, object]:
+    try:
+        client = redis_client()
+        now = time.time()
+        seen: dict[str, float] = {}
+        for key in client.scan_iter(match=f"{HEARTBEAT_KEY}*", count=100):
+            value = client.get(key)
+            if value is not None:
+                seen[key.decode()[len(HEARTBEAT_KEY) :]] = round(now - float(value), 1)
+    except redis.RedisError as exc:
+        return {"ok": False, "error": type(exc).__name__}
+    fresh = {name: age for name, age in seen.items() if age <= HEARTBEAT_STALE_SECONDS}
+    return {
+        "ok": any(name.startswith("worker:") for name in fresh),
+        "seconds_since_heartbeat": seen,
+    }
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = {"database": _check_database(), "redis": _check_redis(), "worker": _check_workers()}
+    healthy = all(check["ok"] for check in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "unhealthy", "checks": checks}, status=200 if healthy else 503)
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RedisCollector())  # type: ignore[arg-type]
+    try:
+        body = generate_latest(registry)
+    except redis.RedisError:
+        return HttpResponse("# redis unavailable\n", status=503, content_type="text/plain")
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,507 @@
+"""SCIM filter AST -> Django Q, for users and groups. The one place filters meet SQL.
+
+Every comparison becomes an ORM lookup on a column, a JSONB key of `resource`, or an EXISTS
+over `UserValue` / `Membership` rows, so PostgreSQL evaluates the whole filter with its
+indexes (lower(userName), externalId, lower(displayName), (attribute, lower(value)), ...).
+Comparisons on nullable targets are made two-valued, so `not (title eq "x")` also matches
+users without a title, as RFC 7644's "not" requires.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, TextField, Value, When
+from django.db.models.expressions import Expression
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, Coalesce, Lower
+from django.db.models.lookups import (
+    Contains,
+    EndsWith,
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    IsNull,
+    LessThan,
+    LessThanOrEqual,
+    StartsWith,
+)
+
+from directory.models import Membership, UserValue
+from scim.errors import ScimError, invalid_filter
+from scim.filter import And, AttrPath, Comparison, Filter, Not, Or, Present, ValueFilter
+from scim.schema import ENTERPRISE_USER_SCHEMA, GROUP, USER, Attribute, ResourceType, resolve_path
+
+ENTERPRISE_URN = ENTERPRISE_USER_SCHEMA.id
+USER_MULTI_VALUED = frozenset(
+    {"emails", "phonenumbers", "ims", "photos", "addresses", "entitlements", "roles", "x509certificates"}
+)
+ORDERING_OPS = {"gt", "ge", "lt", "le"}
+STRING_OPS = {
+    "eq": Exact,
+    "co": Contains,
+    "sw": StartsWith,
+    "ew": EndsWith,
+    "gt": GreaterThan,
+    "ge": GreaterThanOrEqual,
+    "lt": LessThan,
+    "le": LessThanOrEqual,
+}
+NOTHING = Q(pk__in=[])
+EVERYTHING = ~Q(pk__in=[])
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an attribute lives in SQL and how to compare it."""
+
+    expression: Expression | F
+    type: str  # string boolean integer decimal dateTime uuid
+    case_exact: bool
+    nullable: bool
+
+
+def _json_text(*keys: str) -> Expression:
+    """resource -> keys[0] -> ... ->> keys[-1]"""
+    expr: Any = "resource"
+    for key in keys[:-1]:
+        expr = KeyTransform(key, expr)
+    return KeyTextTransform(keys[-1], expr)
+
+
+# --------------------------------------------------------------------------- value coercion
+
+
+def _coerce(value: Any, target: Target, attr_name: str) -> Any:
+    if value is None:
+        return None
+    if target.type == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"true", "false"}:
+            return value.lower() == "true"
+        raise invalid_filter(f"{attr_name} is boolean; compare it with true or false")
+    if target.type == "dateTime":
+        if not isinstance(value, str):
+            raise invalid_filter(f"{attr_name} is a dateTime; compare it with a quoted xsd:dateTime")
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise invalid_filter(f"{value!r} is not a valid xsd:dateTime") from None
+        return parsed
+    if target.type in {"integer", "decimal"}:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise invalid_filter(f"{attr_name} is numeric")
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            raise invalid_filter(f"{value!r} is not a number") from None
+    if target.type == "uuid":
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _compare(target: Target, op: str, raw_value: Any, attr_name: str) -> Q:
+    if op in ORDERING_OPS and target.type == "boolean":
+        raise invalid_filter(f"{op} cannot compare the boolean attribute {attr_name}")
+    value = _coerce(raw_value, target, attr_name)
+    if value is None:  # "eq null" means unassigned, "ne null" means assigned
+        if op == "eq":
+            return ~_present(target)
+        if op == "ne":
+            return _present(target)
+        raise invalid_filter(f"{op} cannot compare with null")
+    if target.type == "uuid":
+        try:
+            value = uuid.UUID(value)
+        except ValueError:
+            # Not a possible id: eq matches nothing, ne everything; other ops compare as text.
+            if op == "eq":
+                return NOTHING
+            if op == "ne":
+                return EVERYTHING
+            return _compare(Target(Cast(target.expression, TextField()), "string", True, False), op, raw_value, attr_name)
+        if op not in {"eq", "ne"}:
+            return _compare(Target(Cast(target.expression, TextField()), "string", True, False), op, str(value), attr_name)
+    lhs: Any = target.expression
+    if target.type == "string" and not target.case_exact:
+        lhs = Lower(lhs)
+        value = value.lower()
+    if target.type == "boolean" and not isinstance(target.expression, F):
+        # JSON booleans are read as text "true"/"false".
+        value = "true" if value else "false"
+    if target.type in {"integer", "decimal"} and not isinstance(target.expression, F):
+        lhs = Cast(lhs, output_field=_decimal_field())
+    if target.type == "dateTime" and not isinstance(target.expression, F):
+        raise invalid_filter(f"{attr_name} cannot be compared as a dateTime")
+    if op == "ne":
+        matched = Q(Exact(lhs, value))
+        return ~(matched & Q(IsNull(lhs, False))) if target.nullable else ~matched
+    if op not in STRING_OPS:
+        raise invalid_filter(f"unknown operator {op!r}")
+    if op in {"co", "sw", "ew"} and target.type not in {"string", "uuid"}:
+        raise invalid_filter(f"{op} needs a string attribute; {attr_name} is {target.type}")
+    q = Q(STRING_OPS[op](lhs, value))
+    return q & Q(IsNull(lhs, False)) if target.nullable else q
+
+
+def _decimal_field() -> DecimalField:
+    return DecimalField(max_digits=40, decimal_places=10)
+
+
+def _present(target: Target) -> Q:
+    q = Q(IsNull(target.expression, False))
+    if target.type in {"string"}:
+        q &= ~Q(Exact(target.expression, ""))
+    return q
+
+
+# --------------------------------------------------------------------------- users
+
+
+def _user_attr_target(rtype: ResourceType, path: AttrPath) -> tuple[Attribute, Attribute | None, Target | None, str]:
+    resolved = resolve_path(rtype, path)
+    attribute, sub = resolved.attribute, resolved.sub
+    name = attribute.name
+    urn = resolved.schema.id
+    return attribute, sub, _simple_user_target(urn, attribute, sub), name
+
+
+def _simple_user_target(urn: str, attribute: Attribute, sub: Attribute | None) -> Target | None:
+    """Column or JSONB target of a singular attribute; None for multi-valued ones."""
+    name = attribute.name
+    if urn == ENTERPRISE_URN:
+        keys = (ENTERPRISE_URN, name) + ((sub.name,) if sub else ())
+        leaf = sub or attribute
+        return Target(_json_text(*keys), leaf.type, leaf.case_exact, True)
+    if name == "id":
+        return Target(F("id"), "uuid", True, False)
+    if name == "userName":
+        return Target(F("user_name"), "string", False, False)
+    if name == "externalId":
+        return Target(F("external_id"), "string", True, True)
+    if name == "active":
+        return Target(F("active"), "boolean", True, False)
+    if name == "meta":
+        return _meta_target(sub)
+    if attribute.multi_valued:
+        return None
+    if attribute.mutability == "writeOnly" or attribute.returned == "never":
+        raise invalid_filter(f"{name} cannot be filtered")
+    if attribute.type == "complex":
+        if sub is None:
+            raise invalid_filter(f"{name} is complex: filter on one of its sub-attributes, e.g. {name}.{attribute.sub_attributes[0].name}")
+        return Target(_json_text(name, sub.name), sub.type, sub.case_exact, True)
+    return Target(_json_text(name), attribute.type, attribute.case_exact, True)
+
+
+def _meta_target(sub: Attribute | None) -> Target:
+    if sub is None:
+        raise invalid_filter("meta is complex: filter on meta.created or meta.lastModified")
+    if sub.name == "created":
+        return Target(F("created"), "dateTime", True, False)
+    if sub.name == "lastModified":
+        return Target(F("last_modified"), "dateTime", True, False)
+    if sub.name == "resourceType":
+        return Target(Value("", output_field=TextField()), "resourceType", True, False)
+    raise invalid_filter(f"meta.{sub.name} cannot be filtered")
+
+
+def _value_row_target(attribute: Attribute, sub: Attribute | None) -> Target:
+    """Target of a sub-attribute of a multi-valued attribute, as a column of UserValue."""
+    sub_name = sub.name if sub else "value"
+    leaf = sub or attribute.sub("value") or attribute
+    if sub_name == "type":
+        return Target(F("type"), "string", False, False)
+    if sub_name == "primary":
+        return Target(F("primary"), "boolean", True, False)
+    if sub_name == "value":
+        return Target(F("value"), "string" if leaf.type not in {"boolean"} else leaf.type, leaf.case_exact, False)
+    if sub_name == "display":
+        return Target(F("display"), "string", False, False)
+    return Target(KeyTextTransform(sub_name, "extra"), leaf.type, leaf.case_exact, True)
+
+
+def _values_exists(attribute: Attribute, condition: Q) -> Q:
+    rows = UserValue.objects.filter(user=OuterRef("pk"), attribute=attribute.name.lower()).filter(condition)
+    return Q(Exists(rows))
+
+
+class _Compiler:
+    def __init__(self, rtype: ResourceType) -> None:
+        self.rtype = rtype
+
+    def compile(self, expr: Filter) -> Q:
+        if isinstance(expr, And):
+            return self.compile(expr.left) & self.compile(expr.right)
+        if isinstance(expr, Or):
+            return self.compile(expr.left) | self.compile(expr.right)
+        if isinstance(expr, Not):
+            return ~self.compile(expr.expr)
+        if isinstance(expr, Comparison):
+            return self.leaf(expr.path, lambda t, name: _compare(t, expr.op, expr.value, name), expr)
+        if isinstance(expr, Present):
+            return self.leaf(expr.path, lambda t, name: _present(t), expr)
+        if isinstance(expr, ValueFilter):
+            return self.value_filter(expr)
+        raise invalid_filter("unsupported filter expression")
+
+    def leaf(self, path: AttrPath, build: Callable[[Target, str], Q], expr: Filter) -> Q:
+        raise NotImplementedError
+
+    def value_filter(self, expr: ValueFilter) -> Q:
+        raise NotImplementedError
+
+
+def _schemas_filter(rtype: ResourceType, expr: Filter) -> Q | None:
+    """`schemas eq "<urn>"`: which resources carry a schema (the core one: all of them)."""
+    if not isinstance(expr, Comparison) or expr.path.attr.lower() != "schemas" or expr.path.urn:
+        return None
+    if expr.op != "eq" or not isinstance(expr.value, str):
+        raise invalid_filter("schemas can only be compared with eq and a schema URN")
+    urn = expr.value.lower()
+    if urn == rtype.schema.id.lower():
+        return EVERYTHING
+    for ext, _required in rtype.extensions:
+        if urn == ext.id.lower():
+            return Q(resource__has_key=ext.id)
+    return NOTHING
+
+
+class UserFilterCompiler(_Compiler):
+    def __init__(self) -> None:
+        super().__init__(USER)
+
+    def compile(self, expr: Filter) -> Q:
+        special = _schemas_filter(self.rtype, expr)
+        return special if special is not None else super().compile(expr)
+
+    def leaf(self, path: AttrPath, build: Callable[[Target, str], Q], expr: Filter) -> Q:
+        attribute, sub, target, name = _user_attr_target(self.rtype, path)
+        if target is not None:
+            if target.type == "resourceType":
+                return _resource_type_match(expr, "User")
+            return build(target, name)
+        if attribute.name == "groups":
+            return _groups_exists(sub, build)
+        if attribute.name.lower() in USER_MULTI_VALUED:
+            row_target = _value_row_target(attribute, sub)
+            if isinstance(expr, Present) and sub is None:
+                return _values_exists(attribute, Q())
+            return _values_exists(attribute, build(row_target, name))
+        raise invalid_filter(f"{name} cannot be filtered")
+
+    def value_filter(self, expr: ValueFilter) -> Q:
+        resolved = resolve_path(self.rtype, expr.path)
+        attribute = resolved.attribute
+        if attribute.name == "groups":
+            inner = _GroupsElementCompiler(attribute).compile(expr.filter)
+            return Q(Exists(Membership.objects.filter(user=OuterRef("pk")).filter(inner)))
+        if attribute.name.lower() not in USER_MULTI_VALUED:
+            # A value filter on a singular complex attribute (manager[value eq "x"]): same as its sub-filter.
+            return _SingularComplexCompiler(self.rtype, resolved.schema.id, attribute).compile(expr.filter)
+        return _values_exists(attribute, _ElementCompiler(attribute).compile(expr.filter))
+
+
+def _resource_type_match(expr: Filter, resource_type: str) -> Q:
+    if isinstance(expr, Present):
+        return EVERYTHING
+    assert isinstance(expr, Comparison)
+    value = str(expr.value or "").lower()
+    matches = {
+        "eq": value == resource_type.lower(),
+        "ne": value != resource_type.lower(),
+        "co": value in resource_type.lower(),
+        "sw": resource_type.lower().startswith(value),
+        "ew": resource_type.lower().endswith(value),
+    }.get(expr.op)
+    if matches is None:
+        raise invalid_filter(f"meta.resourceType cannot be compared with {expr.op}")
+    return EVERYTHING if matches else NOTHING
+
+
+class _ElementCompiler(_Compiler):
+    """Filters inside emails[...]: paths are sub-attributes of one UserValue row."""
+
+    def __init__(self, attribute: Attribute) -> None:
+        super().__init__(USER)
+        self.attribute = attribute
+
+    def leaf(self, path: AttrPath, build: Callable[[Target, str], Q], expr: Filter) -> Q:
+        sub = self.attribute.sub(path.attr)
+        if sub is None or path.sub_attr or path.urn:
+            raise invalid_filter(f"{self.attribute.name} has no sub-attribute {path}")
+        return build(_value_row_target(self.attribute, sub), f"{self.attribute.name}.{sub.name}")
+
+    def value_filter(self, expr: ValueFilter) -> Q:
+        raise invalid_filter("value filters cannot be nested")
+
+
+class _SingularComplexCompiler(_Compiler):
+    def __init__(self, rtype: ResourceType, urn: str, attribute: Attribute) -> None:
+        super().__init__(rtype)
+        self.urn = urn
+        self.attribute = attribute
+
+    def leaf(self, path: AttrPath, build: Callable[[Target, str], Q], expr: Filter) -> Q:
+        sub = self.attribute.sub(path.attr)
+        if sub is None or path.sub_attr or path.urn:
+            raise invalid_filter(f"{self.attribute.name} has no sub-attribute {path}")
+        target = _simple_user_target(self.urn, self.attribute, sub)
+        assert target is not None
+        return build(target, f"{self.attribute.name}.{sub.name}")
+
+    def value_filter(self, expr: ValueFilter) -> Q:
+        raise invalid_filter("value filters cannot be nested")
+
+
+def _membership_value_target() -> Target:
+    return Target(Coalesce(Cast("group_id", TextField()), Value("")), "string", True, False)
+
+
+def _groups_exists(sub: Attribute | None, build: Callable[[Target, str], Q]) -> Q:
+    sub_name = sub.name if sub else "value"
+    rows = Membership.objects.filter(user=OuterRef("pk"))
+    if sub_name == "value":
+        return Q(Exists(rows.filter(build(Target(F("group_id"), "uuid", True, False), "groups.value"))))
+    if sub_name == "display":
+        return Q(Exists(rows.filter(build(Target(F("group__display_name"), "string", False, False), "groups.display"))))
+    if sub_name == "type":
+        return Q(Exists(rows.filter(build(Target(Value("direct", output_field=TextField()), "string", False, False), "groups.type"))))
+    raise invalid_filter(f"groups.{sub_name} cannot be filtered")
+
+
+class _GroupsElementCompiler(_Compiler):
+    def __init__(self, attribute: Attribute) -> None:
+        super().__init__(USER)
+        self.attribute = attribute
+
+    def leaf(self, path: AttrPath, build: Callable[[Target, str], Q], expr: Filter) -> Q:
+        sub = self.attribute.sub(path.attr)
+        if sub is None:
+            raise invalid_filter(f"groups has no sub-attribute {path}")
+        if sub.name == "value":
+            return build(Target(F("group_id"), "uuid", True, False), "groups.value")
+        if sub.name == "display":
+            return build(Target(F("group__display_name"), "string", False, False), "groups.display")
+        raise invalid_filter(f"groups.{sub.name} cannot be filtered")
+
+    def value_filter(self, expr: ValueFilter) -> Q:
+        raise invalid_filter("value filters cannot be nested")
+
+
+# --------------------------------------------------------------------------- groups
+
+
+def _member_target(sub_name: str) -> Target:
+    if sub_name == "value":
+        return Target(Coalesce(F("user_id"), F("child_group_id")), "uuid", True, False)
+    if sub_name == "display":
+        return Target(
+            Coalesce(F("user__display_name"), F("child_group__display_name"), output_field=TextField()),
+            "string",
+            False,
+            True,
+        )
+    if sub_name == "type":
+        return Target(
+            Coalesce(
+                _case_type(),
+                Value("User"),
+                output_field=TextField(),
+            ),
+            "string",
+            False,
+            False,
+        )
+    raise invalid_filter(f"members.{sub_name} cannot be filtered")
+
+
+def _case_type() -> Expression:
+    return Case(When(user__isnull=False, then=Value("User")), default=Value("Group"), output_field=TextField())
+
+
+class MemberFilterCompiler(_Compiler):
+    """Filters on Membership rows, paths relative to one member (value, type, display)."""
+
+    def __init__(self) -> None:
+        super().__init__(GROUP)
+
+    def leaf(self, path: AttrPath, build: Callable[[Target, str], Q], expr: Filter) -> Q:
+        members = GROUP.schema.attr("members")
+        assert members is not None
+        sub = members.sub(path.attr)
+        if sub is None or path.sub_attr or path.urn:
+            raise invalid_filter(f"members has no sub-attribute {path}")
+        return build(_member_target(sub.name), f"members.{sub.name}")
+
+    def value_filter(self, expr: ValueFilter) -> Q:
+        raise invalid_filter("value filters cannot be nested")
+
+
+class GroupFilterCompiler(_Compiler):
+    def __init__(self) -> None:
+        super().__init__(GROUP)
+
+    def compile(self, expr: Filter) -> Q:
+        special = _schemas_filter(self.rtype, expr)
+        return special if special is not None else super().compile(expr)
+
+    def leaf(self, path: AttrPath, build: Callable[[Target, str], Q], expr: Filter) -> Q:
+        resolved = resolve_path(self.rtype, path)
+        attribute, sub = resolved.attribute, resolved.sub
+        name = attribute.name
+        if name == "id":
+            return build(Target(F("id"), "uuid", True, False), name)
+        if name == "displayName":
+            return build(Target(F("display_name"), "string", False, False), name)
+        if name == "externalId":
+            return build(Target(F("external_id"), "string", True, True), name)
+        if name == "meta":
+            target = _meta_target(sub)
+            if target.type == "resourceType":
+                return _resource_type_match(expr, "Group")
+            return build(target, name)
+        if name == "members":
+            rows = Membership.objects.filter(group=OuterRef("pk"))
+            if isinstance(expr, Present) and sub is None:
+                return Q(Exists(rows))
+            return Q(Exists(rows.filter(build(_member_target(sub.name if sub else "value"), name))))
+        if attribute.multi_valued or attribute.type == "complex":
+            raise invalid_filter(f"{name} cannot be filtered")
+        return build(Target(_json_text(name), attribute.type, attribute.case_exact, True), name)
+
+    def value_filter(self, expr: ValueFilter) -> Q:
+        resolved = resolve_path(self.rtype, expr.path)
+        if resolved.attribute.name != "members":
+            raise invalid_filter(f"{resolved.attribute.name} is not multi-valued")
+        inner = MemberFilterCompiler().compile(expr.filter)
+        return Q(Exists(Membership.objects.filter(group=OuterRef("pk")).filter(inner)))
+
+
+def _translate_errors(fn: Callable[[], Q]) -> Q:
+    try:
+        return fn()
+    except ScimError as exc:
+        if exc.scim_type == "invalidPath":
+            raise invalid_filter(exc.detail) from None
+        raise
+
+
+def compile_user_filter(expr: Filter) -> Q:
+    return _translate_errors(lambda: UserFilterCompiler().compile(expr))
+
+
+def compile_group_filter(expr: Filter) -> Q:
+    return _translate_errors(lambda: GroupFilterCompiler().compile(expr))
+
+
+def compile_member_filter(expr: Filter) -> Q:
+    return _translate_errors(lambda: MemberFilterCompiler().compile(expr))

@@ -1,0 +1,110 @@
+"""Celery wiring for the pipeline: queues, routes, the beat schedule, worker and beat heartbeats.
+
+config/celery.py calls `configure(app)` once. Idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from typing import Any
+
+from celery import Celery
+from celery.signals import beat_init, worker_ready, worker_shutdown
+from kombu import Queue
+
+from provisioning.dispatch import (
+    DISPATCH_TASK,
+    EVENTS_QUEUE,
+    OUTBOUND_QUEUE,
+    SEND_EMAILS_TASK,
+    SEND_WEBHOOKS_TASK,
+)
+
+log = logging.getLogger(__name__)
+DEFAULT_QUEUE = "celery"
+HEARTBEAT_INTERVAL_SECONDS = 15.0
+
+_heartbeat_stop = threading.Event()
+_heartbeat_threads: dict[str, threading.Thread] = {}
+
+
+def beat_schedule(sweep_seconds: float) -> dict[str, dict[str, Any]]:
+    """Periodic jobs. `expires` drops runs that queued up while no worker was alive."""
+
+    def every(task: str, seconds: float) -> dict[str, Any]:
+        return {"task": task, "schedule": seconds, "options": {"expires": max(seconds, 5.0)}}
+
+    return {
+        # Re-dispatches tenants with pending events and wakes senders for due webhook retries.
+        "sweep-outbox-and-webhook-retries": every("provisioning.sweep_outbox", sweep_seconds),
+        "check-error-rates": every("provisioning.check_error_rates", 60.0),
+        "check-expiring-tokens": every("provisioning.check_expiring_tokens", 3600.0),
+        "expire-agents": every("provisioning.expire_agents", 60.0),
+        "worker-heartbeat": every("provisioning.worker_heartbeat", 20.0),
+    }
+
+
+def _apply_conf(app: Celery) -> None:
+    from django.conf import settings
+
+    app.conf.task_default_queue = DEFAULT_QUEUE
+    # Workers started without -Q consume all three; dispatch and outbound sends (webhooks, mail) can
+    # also get pools of their own.
+    app.conf.task_queues = (Queue(DEFAULT_QUEUE), Queue(EVENTS_QUEUE), Queue(OUTBOUND_QUEUE))
+    app.conf.task_routes = {
+        DISPATCH_TASK: {"queue": EVENTS_QUEUE},
+        SEND_WEBHOOKS_TASK: {"queue": OUTBOUND_QUEUE},
+        SEND_EMAILS_TASK: {"queue": OUTBOUND_QUEUE},
+    }
+    app.conf.beat_schedule = {**beat_schedule(float(settings.OUTBOX_SWEEP_SECONDS)), **(app.conf.beat_schedule or {})}
+
+
+def configure(app: Celery) -> None:
+    """Install queues, routes, beat schedule and heartbeat signals on `app` (once)."""
+    if getattr(app, "_rollcall_pipeline_configured", False):
+        return
+    app._rollcall_pipeline_configured = True  # type: ignore[attr-defined]
+    if app.configured:
+        _apply_conf(app)
+    else:
+        app.on_after_configure.connect(lambda sender, **_: _apply_conf(sender), weak=False)
+    worker_ready.connect(_on_worker_ready, weak=False)
+    worker_shutdown.connect(_on_shutdown, weak=False)
+    beat_init.connect(_on_beat_init, weak=False)
+
+
+def _beat(kind: str, name: str) -> None:
+    from config.health import record_heartbeat
+
+    while True:
+        try:
+            record_heartbeat(kind, name)
+        except Exception:  # Redis down: /healthz will say so; keep trying
+            log.warning("heartbeat %s:%s not recorded", kind, name, exc_info=True)
+        if _heartbeat_stop.wait(HEARTBEAT_INTERVAL_SECONDS):
+            return
+
+
+def start_heartbeat(kind: str, name: str) -> None:
+    """A daemon thread recording `kind:name` every HEARTBEAT_INTERVAL_SECONDS while the process lives."""
+    key = f"{kind}:{name}"
+    if key in _heartbeat_threads and _heartbeat_threads[key].is_alive():
+        return
+    _heartbeat_stop.clear()
+    thread = threading.Thread(target=_beat, args=(kind, name), name=f"rollcall-heartbeat-{kind}", daemon=True)
+    _heartbeat_threads[key] = thread
+    thread.start()
+
+
+def _on_worker_ready(sender: Any = None, **_: Any) -> None:
+    start_heartbeat("worker", str(getattr(sender, "hostname", None) or socket.gethostname()))
+
+
+def _on_beat_init(sender: Any = None, **_: Any) -> None:
+    start_heartbeat("beat", socket.gethostname())
+
+
+def _on_shutdown(**_: Any) -> None:
+    _heartbeat_stop.set()

@@ -1,0 +1,277 @@
+"""The per-tenant dispatcher: handle a tenant's pending events strictly in seq order.
+
+One dispatcher per tenant at a time (a PostgreSQL session advisory lock; a crashed worker's
+connection closes and releases it). Events are read in small batches; each event is one
+transaction holding its handlers' effects, the HandlerRun rows that mark them done and the handled
+mark, so a redelivered event skips what already happened. A failing handler rolls its event back
+and stops the tenant's queue at that event (later events wait: order), recording attempts,
+last_error and a backoff time; other tenants are unaffected.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from config import metrics
+from provisioning import dispatch, emails, selectors
+from provisioning.conf import PipelineConfig, pipeline_config
+from provisioning.event_types import EventType
+from provisioning.handlers import HandlerContext, handlers_for
+from provisioning.models import Event, HandlerRun, Notification
+from provisioning.notifications import raise_notification
+from provisioning.tenancy import TenantRef, UnknownTenant, tenant_for_schema, tenant_schema
+
+log = logging.getLogger(__name__)
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass
+class DispatchResult:
+    schema_name: str
+    handled: int = 0
+    locked_out: bool = False  # another dispatcher holds this tenant
+    failed_seq: int | None = None
+    retry_in: float | None = None  # seconds until the head event may be retried
+    failed_now: bool = False  # a handler failed in this run (not merely: the head is still backing off)
+    more: bool = False  # the time budget ran out with events left
+    webhook_delivery_ids: list[int] = field(default_factory=list)
+
+
+def handler_retry_seconds(attempts: int, conf: PipelineConfig) -> float:
+    return float(min(conf.handler_retry_cap, conf.handler_retry_base * (2 ** max(attempts - 1, 0))))
+
+
+# --------------------------------------------------------------------------- locking
+
+
+def _lock_key(schema_name: str) -> str:
+    return f"rollcall.dispatch:{schema_name}"
+
+
+def try_lock_tenant(schema_name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [_lock_key(schema_name)])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def unlock_tenant(schema_name: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [_lock_key(schema_name)])
+
+
+# --------------------------------------------------------------------------- one event
+
+
+def _context(tenant: TenantRef, event: Event, event_type: EventType, cache: dict[str, Any]) -> HandlerContext:
+    return HandlerContext(
+        tenant=tenant,
+        seq=event.seq,
+        type=event_type,
+        payload=event.payload,
+        occurred_at=event.occurred_at,
+        requested_at=event.requested_at,
+        request_id=event.request_id,
+        batch_cache=cache,
+    )
+
+
+@dataclass
+class EventOutcome:
+    ok: bool
+    handled_at: datetime | None = None
+    failed_handler: str = ""
+    retry_in: float | None = None
+
+
+def process_event(
+    tenant: TenantRef,
+    event: Event,
+    *,
+    done: set[str] | None = None,
+    cache: dict[str, Any] | None = None,
+    conf: PipelineConfig | None = None,
+    on_committed: list[int] | None = None,
+) -> EventOutcome:
+    """Run the event's remaining handlers and mark it handled in ONE transaction, or roll all of it
+    back and record the failure (current schema). Handlers only write the database (mail and
+    webhooks go through outboxes), so all-or-nothing per event is exact."""
+    conf = conf or pipeline_config()
+    done = done if done is not None else set(HandlerRun.objects.filter(seq=event.seq).values_list("handler", flat=True))
+    step = "dispatcher"
+    try:
+        with transaction.atomic():
+            ctx = _context(tenant, event, EventType.parse(event.type), cache if cache is not None else {})
+            completed: list[str] = []
+            for handler in handlers_for(ctx.type):
+                if handler.name in done:
+                    continue
+                step = handler.name
+                handler.fn(ctx)
+                completed.append(handler.name)
+            step = "dispatcher"
+            now = timezone.now()
+            if completed:
+                HandlerRun.objects.bulk_create([HandlerRun(seq=event.seq, handler=n, completed_at=now) for n in completed])
+            Event.objects.filter(seq=event.seq).update(
+                handled_at=now,
+                dispatched_at=Coalesce("dispatched_at", Value(now)),
+                attempts=event.attempts + 1,
+                last_error="",
+                retry_at=None,
+            )
+            if on_committed is not None and ctx.webhook_delivery_ids:
+                ids = list(ctx.webhook_delivery_ids)
+                transaction.on_commit(lambda: on_committed.extend(ids))
+        return EventOutcome(ok=True, handled_at=now)
+    except Exception as exc:  # any handler error: the event's effects are rolled back, the queue waits
+        log.exception("handler %s failed on %s seq %s", step, tenant.schema_name, event.seq)
+        return _record_failure(tenant, event, step, exc, conf)
+
+
+def _record_failure(tenant: TenantRef, event: Event, step: str, exc: Exception, conf: PipelineConfig) -> EventOutcome:
+    now = timezone.now()
+    attempts = event.attempts + 1
+    delay = handler_retry_seconds(attempts, conf)
+    with transaction.atomic():
+        Event.objects.filter(seq=event.seq).update(
+            dispatched_at=Coalesce("dispatched_at", Value(now)),
+            attempts=attempts,
+            last_error=f"{step}: {type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS],
+            retry_at=now + timedelta(seconds=delay),
+        )
+        if attempts == conf.stuck_after_attempts:
+            _alert_stuck(tenant, event, step, exc)
+        transaction.on_commit(lambda: metrics.HANDLER_FAILURES.inc(handler=step))
+    return EventOutcome(ok=False, failed_handler=step, retry_in=delay)
+
+
+def _alert_stuck(tenant: TenantRef, event: Event, handler: str, exc: BaseException) -> None:
+    raise_notification(
+        tenant=tenant,
+        kind=Notification.Kind.PIPELINE_STUCK,
+        key=f"pipeline_stuck:{event.seq}",
+        title=f"Provisioning is paused at event {event.seq} ({event.type})",
+        body=(
+            f"The {handler} step failed {event.attempts + 1} times ({type(exc).__name__}). Later events wait so "
+            "that they stay in order; Rollcall keeps retrying with backoff. Contact support if this persists."
+        ),
+        severity=Notification.Severity.CRITICAL,
+        data={"seq": event.seq, "handler": handler},
+        cooldown=timedelta(hours=6),
+    )
+
+
+# --------------------------------------------------------------------------- draining a tenant
+
+
+def _drain(tenant: TenantRef, result: DispatchResult, conf: PipelineConfig, deadline: float) -> None:
+    while True:
+        if time.monotonic() >= deadline:
+            result.more = selectors.pending_event_count() > 0
+            return
+        batch = list(Event.objects.filter(handled_at__isnull=True).order_by("seq")[: conf.batch_size])
+        if not batch:
+            return
+        head = batch[0]
+        now = timezone.now()
+        if head.retry_at is not None and head.retry_at > now:
+            result.failed_seq = head.seq
+            result.retry_in = (head.retry_at - now).total_seconds()
+            return
+        done: dict[int, set[str]] = defaultdict(set)
+        for seq, name in HandlerRun.objects.filter(seq__in=[e.seq for e in batch]).values_list("seq", "handler"):
+            done[seq].add(name)
+        cache: dict[str, Any] = {}
+        samples: list[tuple[Any, dict[str, str], float]] = []
+        with emails.collecting_emails() as email_ids:
+            try:
+                _handle_batch(tenant, batch, done, cache, conf, result, samples, deadline)
+            finally:
+                if samples:
+                    metrics.record(samples)  # type: ignore[arg-type]
+                _flush_outbound(tenant, result, email_ids)
+        if result.failed_seq is not None or time.monotonic() >= deadline:
+            if time.monotonic() >= deadline and result.failed_seq is None:
+                result.more = selectors.pending_event_count() > 0
+            return
+
+
+def _handle_batch(
+    tenant: TenantRef,
+    batch: list[Event],
+    done: dict[int, set[str]],
+    cache: dict[str, Any],
+    conf: PipelineConfig,
+    result: DispatchResult,
+    samples: list[tuple[Any, dict[str, str], float]],
+    deadline: float,
+) -> None:
+    for event in batch:
+        outcome = process_event(
+            tenant, event, done=done[event.seq], cache=cache, conf=conf, on_committed=result.webhook_delivery_ids
+        )
+        if not outcome.ok:
+            result.failed_seq = event.seq
+            result.retry_in = outcome.retry_in
+            result.failed_now = True
+            return
+        result.handled += 1
+        assert outcome.handled_at is not None
+        samples.append((metrics.DISPATCH_LAG, {}, (outcome.handled_at - event.occurred_at).total_seconds()))
+        samples.append((metrics.EVENTS_HANDLED, {"type": event.type}, 1.0))
+        if time.monotonic() >= deadline:
+            return
+
+
+def _flush_outbound(tenant: TenantRef, result: DispatchResult, email_ids: list[int]) -> None:
+    """Hand this batch's committed deliveries and emails to the senders (the sweeper covers a failed publish)."""
+    if result.webhook_delivery_ids:
+        result.webhook_delivery_ids.clear()
+        dispatch.request_webhook_delivery(tenant.schema_name)
+    if email_ids:
+        dispatch.request_email_delivery(tenant.schema_name)
+
+
+def dispatch_tenant(schema_name: str, *, conf: PipelineConfig | None = None) -> DispatchResult:
+    """Process the tenant's pending events in seq order until none are left, a handler fails, or the
+    time budget runs out. Safe to call concurrently and repeatedly (lock + idempotency ledger)."""
+    conf = conf or pipeline_config()
+    result = DispatchResult(schema_name=schema_name)
+    try:
+        tenant = tenant_for_schema(schema_name)
+    except UnknownTenant:
+        log.warning("dispatch for %s ignored: not an active tenant", schema_name)
+        dispatch.clear_dispatch_request(schema_name)
+        return result
+    deadline = time.monotonic() + conf.run_budget_seconds
+    with tenant_schema(tenant):
+        while True:
+            if not try_lock_tenant(schema_name):
+                # The holder re-checks the request key after unlocking, so our wake-up is not lost.
+                result.locked_out = result.handled == 0
+                return result
+            try:
+                # Cleared after taking the lock and BEFORE reading: a commit after this point either
+                # sets the key again (and is re-checked below) or is read by this run.
+                dispatch.clear_dispatch_request(schema_name)
+                _drain(tenant, result, conf, deadline)
+            finally:
+                unlock_tenant(schema_name)
+            if result.failed_seq is not None or result.more or time.monotonic() >= deadline:
+                break
+            if not dispatch.dispatch_requested(schema_name):
+                break
+        pending = selectors.pending_event_count()
+    metrics.EVENTS_PENDING.set(pending, tenant=schema_name)
+    return result

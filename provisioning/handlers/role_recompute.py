@@ -1,0 +1,40 @@
+"""Role and seat recompute when users, memberships or groups change (deactivation is offboarding's)."""
+
+from __future__ import annotations
+
+import uuid
+
+from provisioning import roles, selectors
+from provisioning.event_types import EventType
+from provisioning.handlers import HandlerContext, register
+
+_USER_EVENTS = {EventType.USER_CREATED, EventType.USER_REACTIVATED}
+_MEMBER_EVENTS = {EventType.GROUP_MEMBER_ADDED, EventType.GROUP_MEMBER_REMOVED}
+
+
+def affected_users(ctx: HandlerContext) -> set[uuid.UUID]:
+    """Whose effective role may have changed because of this event."""
+    if ctx.type in _USER_EVENTS:
+        user_id = ctx.user_id()
+        return {uuid.UUID(user_id)} if user_id else set()
+    if ctx.type in _MEMBER_EVENTS:
+        member = ctx.payload.get("member") or {}
+        member_id = uuid.UUID(str(member["id"]))
+        if member.get("type") == "Group":
+            return set(selectors.users_under_groups([member_id]))
+        return {member_id}
+    if ctx.type is EventType.GROUP_DELETED:
+        # The group's nested members are no longer reachable through it; anyone holding a grant may
+        # have held it through this group, so recompute them all (bulk queries; deletes are rare).
+        direct = {uuid.UUID(u) for u in ctx.payload.get("member_user_ids") or []}
+        return direct | set(roles.users_holding_grants())
+    return set()
+
+
+@register(
+    "role_recompute",
+    [*_USER_EVENTS, *_MEMBER_EVENTS, EventType.GROUP_DELETED],
+    order=10,
+)
+def recompute_roles_for_event(ctx: HandlerContext) -> None:
+    roles.recompute_roles(affected_users(ctx), tenant=ctx.tenant, actor=ctx.actor, cause_seq=ctx.seq)

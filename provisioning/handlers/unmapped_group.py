@@ -1,0 +1,30 @@
+"""Tell the tenant's admins when a group arrives that maps to no role (its members get no access)."""
+
+from __future__ import annotations
+
+from directory.models import DirectoryGroup, GroupRoleMapping
+from provisioning.event_types import EventType
+from provisioning.handlers import HandlerContext, register
+from provisioning.models import Notification
+from provisioning.notifications import raise_notification
+
+
+@register("unmapped_group_alert", [EventType.GROUP_CREATED], order=60)
+def alert_unmapped_group(ctx: HandlerContext) -> None:
+    group_id = str((ctx.payload.get("group") or {}).get("id", ""))
+    group = DirectoryGroup.objects.filter(id=group_id).first() if group_id else None
+    if group is None or GroupRoleMapping.objects.filter(group=group).exists():
+        return
+    raise_notification(
+        tenant=ctx.tenant,
+        kind=Notification.Kind.UNMAPPED_GROUP,
+        key=f"unmapped_group:{group.id}",
+        title=f"Group {group.display_name!r} is not mapped to a role",
+        body=(
+            f"Your identity provider pushed the group {group.display_name!r}. Its members get no role from it "
+            "until you map it to one in the portal (Roles > Group mappings)."
+        ),
+        severity=Notification.Severity.INFO,
+        data={"group_id": str(group.id), "display_name": group.display_name},
+        cooldown=None,
+    )

@@ -1,0 +1,18 @@
+"""Every event, of every type, gets a delivery per active endpoint that wants it (sent later)."""
+
+from __future__ import annotations
+
+from provisioning import selectors, webhooks
+from provisioning.handlers import ALL_TYPES, HandlerContext, register
+
+
+@register("webhook_fanout", ALL_TYPES, order=90)
+def create_webhook_deliveries(ctx: HandlerContext) -> None:
+    endpoints = ctx.batch_cache.get("webhook_endpoints")
+    if endpoints is None:
+        endpoints = ctx.batch_cache["webhook_endpoints"] = selectors.active_endpoints()
+    if not endpoints:
+        return
+    ctx.webhook_delivery_ids.extend(
+        webhooks.fan_out(seq=ctx.seq, event_type=ctx.type.value, committed_at=ctx.occurred_at, endpoints=endpoints)
+    )

@@ -1,0 +1,127 @@
+"""Reads of the current tenant schema for the pipeline, the Events API and the portal."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Count, Q
+
+from directory.models import RoleGrant
+from directory.selectors import MAX_GROUP_NESTING
+from provisioning.models import (
+    Event,
+    Notification,
+    OffboardingRecord,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+_USERS_UNDER_GROUP_SQL = """
+WITH RECURSIVE down(group_id, depth) AS (
+    SELECT g, 0 FROM unnest(%s::uuid[]) AS g
+    UNION
+    SELECT m.child_group_id, d.depth + 1
+    FROM down d JOIN directory_membership m ON m.group_id = d.group_id
+    WHERE m.child_group_id IS NOT NULL AND d.depth < %s
+)
+SELECT DISTINCT m.user_id FROM directory_membership m JOIN down d ON m.group_id = d.group_id
+WHERE m.user_id IS NOT NULL
+"""
+
+PENDING_COUNT_CAP = 100_000
+
+
+@dataclass(frozen=True)
+class SeatCount:
+    role: str
+    name: str
+    billable: bool
+    seats: int
+
+
+def seat_counts() -> list[SeatCount]:
+    """Seats per role (every role listed, zero included). Deactivated users hold no grant, so no seat."""
+    from directory.models import Role
+
+    counts = dict(
+        RoleGrant.objects.filter(user__active=True).values("role_id").annotate(n=Count("id")).values_list("role_id", "n")
+    )
+    return [
+        SeatCount(role=r.key, name=r.name, billable=r.billable, seats=counts.get(r.id, 0))
+        for r in Role.objects.order_by("precedence", "key")
+    ]
+
+
+def billable_seats() -> int:
+    return sum(s.seats for s in seat_counts() if s.billable)
+
+
+def users_under_groups(group_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """Users who are members of the groups directly or through nested groups, in one query."""
+    if not group_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_USERS_UNDER_GROUP_SQL, [[str(g) for g in group_ids], MAX_GROUP_NESTING])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def pending_event_count() -> int:
+    """Events not yet handled (capped so a huge backlog stays a cheap index scan)."""
+    return Event.objects.filter(handled_at__isnull=True).order_by("seq")[:PENDING_COUNT_CAP].count()
+
+
+def events_after(after_seq: int, limit: int) -> list[Event]:
+    """The committed events with seq > after_seq, in seq order (seq is gap-free in commit order)."""
+    return list(
+        Event.objects.filter(seq__gt=after_seq)
+        .order_by("seq")
+        .only("seq", "type", "occurred_at", "payload")[:limit]
+    )
+
+
+def last_role_of(user_id: str, before_seq: int) -> str | None:
+    """The role the pipeline last granted the user, per the outbox (role.changed is the record)."""
+    from provisioning.event_types import EventType
+
+    event = (
+        Event.objects.filter(
+            resource_type="User", resource_id=user_id, type=EventType.ROLE_CHANGED.value, seq__lt=before_seq
+        )
+        .order_by("-seq")
+        .only("payload")
+        .first()
+    )
+    return None if event is None else event.payload.get("role")
+
+
+def offboarding_records(user_id: uuid.UUID | None = None) -> list[OffboardingRecord]:
+    qs = OffboardingRecord.objects.order_by("-completed_at")
+    return list(qs.filter(user_id=user_id) if user_id else qs[:100])
+
+
+def unread_notifications() -> list[Notification]:
+    return list(Notification.objects.filter(read_at__isnull=True).order_by("-last_raised_at"))
+
+
+def active_endpoints() -> list[WebhookEndpoint]:
+    return list(WebhookEndpoint.objects.filter(active=True).order_by("created_at"))
+
+
+def dead_deliveries(endpoint_id: uuid.UUID | None = None) -> list[WebhookDelivery]:
+    qs = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.DEAD)
+    if endpoint_id is not None:
+        qs = qs.filter(endpoint_id=endpoint_id)
+    return list(qs.order_by("event_seq"))
+
+
+def due_delivery_filter() -> Q:
+    """Deliveries a sender may claim now: due pending/retrying ones, or 'sending' ones whose lease expired."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    return Q(status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING], next_attempt_at__lte=now) | Q(
+        status=WebhookDelivery.Status.SENDING, lease_until__lt=now
+    )

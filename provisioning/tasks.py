@@ -1,0 +1,114 @@
+"""Celery tasks: thin entry points. Arguments are strings and ints (they survive a JSON round trip);
+each task names its tenant explicitly and calls one service."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from typing import Any
+
+from celery import shared_task
+
+from config.health import record_heartbeat
+from provisioning import agents, dispatch, dispatcher, emails, notifications, sweeper, webhooks
+from provisioning.tenancy import UnknownTenant, tenant_for_schema, tenant_schema
+
+log = logging.getLogger(__name__)
+SEND_BUDGET_SECONDS = 20.0
+EARLY_DISPATCH_RETRY_MAX_SECONDS = 60.0
+
+
+@shared_task(name=dispatch.DISPATCH_TASK, acks_late=True, ignore_result=True)
+def dispatch_tenant_events(schema_name: str) -> dict[str, Any]:
+    """Handle the tenant's pending events in order (idempotent by (tenant, seq, handler))."""
+    result = dispatcher.dispatch_tenant(schema_name)
+    if result.more:
+        dispatch.schedule_dispatch(schema_name)  # yield to other tenants, then continue
+    elif result.failed_now and result.retry_in is not None and result.retry_in <= EARLY_DISPATCH_RETRY_MAX_SECONDS:
+        dispatch.schedule_dispatch(schema_name, countdown=result.retry_in)
+    return {"handled": result.handled, "failed_seq": result.failed_seq, "locked_out": result.locked_out}
+
+
+@shared_task(name=dispatch.SEND_WEBHOOKS_TASK, acks_late=True, ignore_result=True)
+def send_webhooks(schema_name: str, delivery_ids: list[int] | None = None) -> dict[str, int]:
+    """POST the given deliveries, or every due one of the tenant; failures are rescheduled with backoff."""
+    try:
+        tenant = tenant_for_schema(schema_name)
+    except UnknownTenant:
+        return {"sent": 0}
+    if delivery_ids is None:
+        dispatch.clear_request(dispatch.WEBHOOKS_KEY, schema_name)  # before claiming: no lost wake-up
+    deadline = time.monotonic() + SEND_BUDGET_SECONDS
+    totals = {"sent": 0, "failed": 0, "dead": 0}
+    retry_in: float | None = None
+    with tenant_schema(tenant):
+        while True:
+            report = webhooks.deliver(tenant, delivery_ids)
+            totals["sent"] += report.succeeded
+            totals["failed"] += report.failed
+            totals["dead"] += report.dead
+            delay = webhooks.early_retry_delay(report)
+            if delay is not None:
+                retry_in = delay if retry_in is None else min(retry_in, delay)
+            if delivery_ids is not None or report.claimed == 0:
+                break
+            if time.monotonic() >= deadline:
+                dispatch.request_webhook_delivery(schema_name, countdown=0.01)  # continue after other work
+                break
+    if retry_in is not None:
+        dispatch.request_webhook_delivery(schema_name, countdown=retry_in)
+    return totals
+
+
+@shared_task(name=dispatch.SEND_EMAILS_TASK, acks_late=True, ignore_result=True)
+def send_emails(schema_name: str, email_ids: list[int] | None = None) -> dict[str, int]:
+    """Send the tenant's outbox emails (the given ones, or every due one)."""
+    try:
+        tenant = tenant_for_schema(schema_name)
+    except UnknownTenant:
+        return {"sent": 0}
+    if email_ids is None:
+        dispatch.clear_request(dispatch.EMAILS_KEY, schema_name)
+    totals = {"sent": 0, "failed": 0}
+    with tenant_schema(tenant):
+        while True:
+            report = emails.send_pending(email_ids)
+            totals["sent"] += report.sent
+            totals["failed"] += report.failed
+            if email_ids is not None or report.sent + report.failed == 0:
+                break
+    return totals
+
+
+@shared_task(name="provisioning.sweep_outbox", ignore_result=True)
+def sweep_outbox() -> dict[str, int]:
+    report = sweeper.sweep()
+    return {
+        "tenants": report.tenants,
+        "dispatched": len(report.dispatched),
+        "webhooks": len(report.webhooks),
+        "emails": len(report.emails),
+    }
+
+
+@shared_task(name="provisioning.check_error_rates", ignore_result=True)
+def check_error_rates() -> int:
+    raised = sweeper.for_each_tenant(notifications.check_error_rate)
+    return sum(1 for n in raised.values() if n is not None)
+
+
+@shared_task(name="provisioning.check_expiring_tokens", ignore_result=True)
+def check_expiring_tokens() -> int:
+    return notifications.check_expiring_tokens()
+
+
+@shared_task(name="provisioning.expire_agents", ignore_result=True)
+def expire_agents() -> int:
+    return sum(sweeper.for_each_tenant(lambda _tenant: agents.expire_agents()).values())
+
+
+@shared_task(name="provisioning.worker_heartbeat", ignore_result=True)
+def worker_heartbeat() -> None:
+    """Proves the queue -> worker path end to end (the worker's own timer proves the process is alive)."""
+    record_heartbeat("worker", f"task@{socket.gethostname()}")

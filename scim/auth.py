@@ -1,0 +1,73 @@
+"""Bearer token -> connection -> tenant schema. Every failure is the same 401."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import connection as db
+from django.http import HttpRequest
+from django.utils import timezone
+
+from scim.errors import ScimError
+from tenants import secrets
+from tenants.models import ScimConnection, ScimToken, Tenant
+
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+_DUMMY_DIGEST = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuthenticatedConnection:
+    connection: ScimConnection
+    tenant: Tenant
+    token: ScimToken
+
+
+def unauthorized() -> ScimError:
+    return ScimError(401, "Authentication failed: send a valid bearer token for this SCIM endpoint")
+
+
+def _bearer(request: HttpRequest) -> str:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def authenticate(request: HttpRequest, connection_id: str) -> AuthenticatedConnection:
+    """Resolve the connection and check the token in constant time; activate the tenant schema."""
+    token = _bearer(request)
+    candidates = list(
+        ScimToken.objects.filter(connection_id=connection_id[:32], revoked_at__isnull=True).select_related(
+            "connection__tenant"
+        )
+    )
+    presented = secrets.digest(token) if token else ""
+    now = timezone.now()
+    matched: ScimToken | None = None
+    # Compare against every candidate (and a dummy when there are none) so timing does not reveal
+    # whether the connection exists or which token almost matched.
+    for candidate in candidates or [None]:
+        stored = candidate.digest if candidate else _DUMMY_DIGEST
+        if hmac.compare_digest(presented or "x", stored) and candidate is not None:
+            matched = candidate
+    if matched is None or (matched.expires_at is not None and matched.expires_at <= now):
+        raise unauthorized()
+    conn = matched.connection
+    tenant = conn.tenant
+    if not conn.is_active or tenant.status != Tenant.Status.ACTIVE:
+        raise unauthorized()
+    if matched.last_used_at is None or now - matched.last_used_at > LAST_USED_RESOLUTION:
+        _touch(matched, conn, request, now)
+    db.set_tenant(tenant)
+    return AuthenticatedConnection(connection=conn, tenant=tenant, token=matched)
+
+
+def _touch(token: ScimToken, conn: ScimConnection, request: HttpRequest, now) -> None:  # type: ignore[no-untyped-def]
+    """Record token use at most once a minute (keeps the hot path free of writes)."""
+    ScimToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=request.META.get("REMOTE_ADDR"))
+    updates = {"last_request_at": now}
+    if conn.first_request_at is None:
+        updates["first_request_at"] = now
+    ScimConnection.objects.filter(pk=conn.pk).update(**updates)

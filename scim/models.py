@@ -1,0 +1,35 @@
+"""Tenant-schema SCIM request log: every request an IdP made, redacted, for the explorer and replay."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class RequestLog(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    request_id = models.CharField(max_length=64)
+    connection_id = models.CharField(max_length=32)
+    idp = models.CharField(max_length=32)
+    received_at = models.DateTimeField(default=timezone.now)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=1024)
+    query = models.TextField(blank=True)
+    status = models.PositiveSmallIntegerField()
+    latency_ms = models.FloatField()
+    user_agent = models.CharField(max_length=512, blank=True)
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    resource_type = models.CharField(max_length=32, blank=True)
+    resource_id = models.CharField(max_length=64, blank=True)
+    request_body = models.JSONField(null=True, blank=True)  # redacted
+    response_body = models.JSONField(null=True, blank=True)  # errors only
+    scim_type = models.CharField(max_length=32, blank=True)
+    error_detail = models.TextField(blank=True)
+    quirks = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-received_at"], name="scim_reqlog_received"),
+            models.Index(fields=["status", "-received_at"], name="scim_reqlog_status"),
+            models.Index(fields=["resource_type", "resource_id"], name="scim_reqlog_resource"),
+        ]

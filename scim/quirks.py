@@ -1,0 +1,57 @@
+"""Named IdP quirks: non-RFC but unambiguous request shapes that Rollcall accepts.
+
+Every lenient interpretation the protocol layer makes is recorded under one of these names,
+so the request log shows exactly which normalisation was applied to which request, and IdP
+detection can use them as evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Quirk(str, Enum):
+    OP_CAPITALISED = "op_capitalised"  # "op": "Replace" (Entra without aadOptscim062020)
+    STRING_BOOLEAN = "string_boolean"  # "active": "False" (Entra, OneLogin templates)
+    PATHLESS_DOTTED_KEY = "pathless_dotted_key"  # path-less value {"name.givenName": ...} (Entra flag)
+    PATHLESS_URN_KEY = "pathless_urn_key"  # path-less value {"urn:...:User:employeeNumber": ...}
+    PATHLESS_READONLY_ID = "pathless_readonly_id"  # path-less replace carrying "id" (Okta group rename)
+    MEMBER_REMOVE_VALUE_LIST = "member_remove_value_list"  # remove path=members with a value list
+    MEMBER_MISSING_TYPE = "member_missing_type"  # member objects without "type" (Okta, JumpCloud)
+    MEMBER_NULL_REF = "member_null_ref"  # member objects with "$ref": null (Entra)
+    EMPTY_STRING_CLEARS = "empty_string_clears"  # "" for an attribute means unassigned (OneLogin)
+    NONSTANDARD_SCHEMA_URN = "nonstandard_schema_urn"  # urn:scim:schemas:core:2.0 and typos
+    SINGLE_OBJECT_FOR_MULTI_VALUED = "single_object_for_multi_valued"  # "emails": {...}
+    LIST_FOR_SINGLE_VALUED = "list_for_single_valued"  # "manager": [{"value": ...}] (Entra)
+    VALUE_FILTER_ON_SINGLE_VALUED = "value_filter_on_single_valued"  # manager[value eq "x"]
+    FILTERED_ADD_CREATES_VALUE = "filtered_add_creates_value"  # emails[type eq "work"].value on no match
+    FILTER_VALUE_PATH_SUB_ATTR = "filter_value_path_sub_attr"  # filter emails[type eq "work"].value eq "x"
+    MANAGER_ID_KEY = "manager_id_key"  # OneLogin manager: {"managerId": ...}
+    TRAILING_QUERY_SEPARATOR = "trailing_query_separator"  # "?" or "&" dangling in the URL
+    UNKNOWN_QUERY_PARAMETER = "unknown_query_parameter"  # ?aadOptscim062020 and friends
+    PRIMARY_CONFLICT = "primary_conflict"  # more than one primary=true; the last one wins
+    MEMBERS_IN_USER_BODY_IGNORED = "members_in_user_body_ignored"  # "groups": [] on POST/PUT User
+    NULL_ATTRIBUTE = "null_attribute"  # "title": null in POST bodies (Entra samples)
+
+
+@dataclass
+class QuirkLog:
+    """Collects the quirks applied while handling one request."""
+
+    entries: list[tuple[Quirk, str]] = field(default_factory=list)
+
+    def record(self, quirk: Quirk, detail: str = "") -> None:
+        if (quirk, detail) not in self.entries:
+            self.entries.append((quirk, detail))
+
+    @property
+    def names(self) -> list[str]:
+        seen: list[str] = []
+        for quirk, _ in self.entries:
+            if quirk.value not in seen:
+                seen.append(quirk.value)
+        return seen
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)

@@ -1,0 +1,60 @@
+"""The demo data `make run` creates (idempotently): an operator, tenant "Acme", an Okta connection."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from tenants.models import ScimConnection, Tenant
+from tenants.services import (
+    create_connection,
+    create_tenant,
+    issue_setup_link,
+    revoke_tokens,
+    rotate_token,
+    scim_base_url,
+)
+
+DEMO_SLUG = "acme"
+DEMO_OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class DemoAccess:
+    operator_username: str
+    operator_password: str | None  # only when the account was created by this run
+    setup_url: str
+    scim_base_url: str
+    token: str
+
+
+def ensure_demo() -> DemoAccess:
+    """Create what is missing; issue a fresh setup link and SCIM token (old demo tokens are revoked)."""
+    password = None
+    user_model = get_user_model()
+    if not user_model.objects.filter(username=DEMO_OPERATOR).exists():
+        password = secrets.token_urlsafe(12)
+        user_model.objects.create_superuser(DEMO_OPERATOR, "operator@rollcall.local", password)
+    tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
+    if tenant is None:
+        created = create_tenant(name="Acme", slug=DEMO_SLUG)
+        tenant, setup_url = created.tenant, created.setup_url
+    else:
+        setup_url = issue_setup_link(tenant=tenant)
+    connection = ScimConnection.objects.filter(tenant=tenant, idp="okta").order_by("created_at").first()
+    if connection is None:
+        issued = create_connection(tenant=tenant, idp="okta", name="Okta (demo)")
+    else:
+        with transaction.atomic():
+            revoke_tokens(connection=connection)
+            issued = rotate_token(connection=connection)
+    return DemoAccess(
+        operator_username=DEMO_OPERATOR,
+        operator_password=password,
+        setup_url=setup_url,
+        scim_base_url=scim_base_url(issued.connection),
+        token=issued.token,
+    )

@@ -1,0 +1,143 @@
+"""Tenant, connection and credential lifecycle. Every entry point (CLI, portal, console) calls these."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from scim.idp import get_profile
+from tenants import secrets as secrets_
+from tenants.models import ApiKey, ScimConnection, ScimToken, SetupLink, Tenant
+from tenants.schema_clone import clone_template
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+SETUP_LINK_TTL = timedelta(days=7)
+RESERVED_SLUGS = frozenset({"public", "template", "admin", "console", "api", "scim", "static"})
+
+
+class TenantError(Exception):
+    """Bad input to a tenant service: a clear message, nothing changed."""
+
+
+@dataclass(frozen=True)
+class CreatedTenant:
+    tenant: Tenant
+    setup_url: str
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    connection: ScimConnection
+    token: str
+
+    @property
+    def scim_base_url(self) -> str:
+        return scim_base_url(self.connection)
+
+
+def scim_base_url(connection: ScimConnection) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/scim/v2/{connection.id}"
+
+
+def schema_name_for(slug: str) -> str:
+    return "t_" + slug.replace("-", "_")
+
+
+def create_tenant(*, name: str, slug: str) -> CreatedTenant:
+    """Create a tenant with its own schema (cloned from the template) and a setup link."""
+    name = name.strip()
+    if not name:
+        raise TenantError("name must not be empty")
+    if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
+        raise TenantError(
+            f"invalid slug {slug!r}: use 3-40 lower-case letters, digits and dashes, starting with a letter"
+        )
+    if Tenant.objects.filter(slug=slug).exists():
+        raise TenantError(f"a tenant with slug {slug!r} already exists")
+    try:
+        with transaction.atomic():
+            tenant = Tenant.objects.create(name=name, slug=slug, schema_name=schema_name_for(slug))
+            clone_template(tenant.schema_name)
+            setup_url = _issue_setup_link(tenant)
+    except IntegrityError as exc:
+        raise TenantError(f"a tenant with slug {slug!r} already exists") from exc
+    return CreatedTenant(tenant=tenant, setup_url=setup_url)
+
+
+def get_tenant(slug: str) -> Tenant:
+    try:
+        return Tenant.objects.get(slug=slug)
+    except Tenant.DoesNotExist:
+        raise TenantError(f"unknown tenant {slug!r}") from None
+
+
+def _issue_setup_link(tenant: Tenant) -> str:
+    secret = secrets_.new_setup_secret()
+    SetupLink.objects.create(
+        tenant=tenant, digest=secrets_.digest(secret), expires_at=timezone.now() + SETUP_LINK_TTL
+    )
+    return f"{settings.PUBLIC_BASE_URL}/setup/{secret}"
+
+
+def issue_setup_link(*, tenant: Tenant) -> str:
+    """A fresh setup link (the old ones stay valid until they expire or are used)."""
+    return _issue_setup_link(tenant)
+
+
+def create_connection(*, tenant: Tenant, idp: str, name: str = "") -> IssuedToken:
+    """Create a SCIM connection for an IdP profile and issue its first bearer token."""
+    try:
+        profile = get_profile(idp)
+    except KeyError as exc:
+        raise TenantError(str(exc.args[0])) from None
+    with transaction.atomic():
+        connection = ScimConnection.objects.create(tenant=tenant, idp=profile.key, name=name or profile.name)
+        token = _issue_token(connection)
+    return IssuedToken(connection=connection, token=token)
+
+
+def get_connection(connection_id: str) -> ScimConnection:
+    try:
+        return ScimConnection.objects.select_related("tenant").get(id=connection_id)
+    except ScimConnection.DoesNotExist:
+        raise TenantError(f"unknown connection {connection_id!r}") from None
+
+
+def _issue_token(connection: ScimConnection, expires_at=None) -> str:
+    token = secrets_.new_scim_token()
+    ScimToken.objects.create(
+        connection=connection,
+        digest=secrets_.digest(token),
+        prefix=secrets_.display_prefix(token),
+        expires_at=expires_at,
+    )
+    return token
+
+
+def rotate_token(*, connection: ScimConnection, overlap: timedelta = timedelta(hours=24)) -> IssuedToken:
+    """Issue a new token; the old active ones keep working for `overlap` so the IdP can be updated."""
+    now = timezone.now()
+    with transaction.atomic():
+        connection.tokens.filter(revoked_at__isnull=True, expires_at__isnull=True).update(expires_at=now + overlap)
+        connection.tokens.filter(revoked_at__isnull=True, expires_at__gt=now + overlap).update(
+            expires_at=now + overlap
+        )
+        token = _issue_token(connection)
+    return IssuedToken(connection=connection, token=token)
+
+
+def revoke_tokens(*, connection: ScimConnection) -> int:
+    """Revoke every active token of the connection at once. Returns how many were revoked."""
+    return connection.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def create_api_key(*, tenant: Tenant, label: str = "") -> str:
+    """Issue an Events API key for the tenant; returns the full key (shown once)."""
+    key_id, key = secrets_.new_api_key()
+    ApiKey.objects.create(tenant=tenant, key_id=key_id, digest=secrets_.digest(key), label=label)
+    return key

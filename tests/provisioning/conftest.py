@@ -1,0 +1,43 @@
+"""Pipeline fixtures: tenant references, a private redis-server, the broker pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from provisioning import dispatch
+from provisioning.tenancy import TenantRef
+from tests.provisioning.infra import RedisServer
+
+
+@pytest.fixture
+def acme(tenant_a) -> TenantRef:  # type: ignore[no-untyped-def]
+    return TenantRef.of(tenant_a)
+
+
+@pytest.fixture
+def bravo(tenant_b) -> TenantRef:  # type: ignore[no-untyped-def]
+    return TenantRef.of(tenant_b)
+
+
+@pytest.fixture(scope="session")
+def private_redis(tmp_path_factory) -> Iterator[RedisServer]:  # type: ignore[no-untyped-def]
+    """A redis-server of our own: tests may flush, kill and restart it (the machine's Redis is shared)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def broker(private_redis: RedisServer, settings) -> Iterator[RedisServer]:  # type: ignore[no-untyped-def]
+    """Point this process's dispatch keys and task publishing at the private Redis, emptied."""
+    if private_redis.proc is None:
+        private_redis.start()
+    private_redis.client().flushall()
+    settings.REDIS_URL = private_redis.url
+    settings.CELERY_BROKER_URL = private_redis.url
+    dispatch._down_until = 0.0
+    yield private_redis
+    dispatch._down_until = 0.0

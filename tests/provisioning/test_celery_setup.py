@@ -1,0 +1,35 @@
+"""Celery wiring: queues, routes, the beat schedule, heartbeats."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from provisioning import celery_setup, dispatch
+
+
+def test_configure_installs_queues_routes_and_the_beat_schedule(settings):
+    settings.OUTBOX_SWEEP_SECONDS = 7
+    app = Celery("probe")
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    celery_setup.configure(app)
+    celery_setup.configure(app)  # idempotent
+    schedule = app.conf.beat_schedule
+    assert schedule["sweep-outbox-and-webhook-retries"]["schedule"] == 7.0
+    assert {entry["task"] for entry in schedule.values()} == {
+        "provisioning.sweep_outbox",
+        "provisioning.check_error_rates",
+        "provisioning.check_expiring_tokens",
+        "provisioning.expire_agents",
+        "provisioning.worker_heartbeat",
+    }
+    assert {q.name for q in app.conf.task_queues} == {"celery", dispatch.EVENTS_QUEUE, dispatch.OUTBOUND_QUEUE}
+    assert app.conf.task_routes[dispatch.DISPATCH_TASK] == {"queue": dispatch.EVENTS_QUEUE}
+    assert app.conf.task_acks_late is True
+
+
+def test_every_scheduled_task_is_registered():
+    from config.celery import app
+    from provisioning import tasks  # noqa: F401  (registers the tasks)
+
+    names = {entry["task"] for entry in celery_setup.beat_schedule(5).values()}
+    assert names <= set(app.tasks)

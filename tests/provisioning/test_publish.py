@@ -1,0 +1,86 @@
+"""Waking workers: coalesced per tenant, never blocking or failing the caller when Redis is down."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+from provisioning import dispatch
+from tests.provisioning.infra import free_port
+
+
+def _queued(broker, queue: str) -> list[dict]:
+    return [json.loads(m) for m in broker.client().lrange(queue, 0, -1)]
+
+
+def _args(message: dict) -> list:
+    assert message["content-type"] == "application/json"  # JSON, never pickle
+    return json.loads(base64.b64decode(message["body"]))[0]
+
+
+def test_a_burst_of_commits_enqueues_one_task_per_tenant(broker):
+    for _ in range(100):
+        dispatch.request_dispatch("t_alpha")
+    dispatch.request_dispatch("t_bravo")
+    messages = _queued(broker, dispatch.EVENTS_QUEUE)
+    assert len(messages) == 2
+    assert [m["headers"]["task"] for m in messages] == [dispatch.DISPATCH_TASK] * 2
+    assert sorted(_args(m) for m in messages) == [["t_alpha"], ["t_bravo"]]
+
+
+def test_a_request_after_the_worker_cleared_the_key_enqueues_again(broker):
+    dispatch.request_dispatch("t_alpha")
+    dispatch.clear_dispatch_request("t_alpha")  # what the worker does once it holds the tenant lock
+    dispatch.request_dispatch("t_alpha")
+    assert len(_queued(broker, dispatch.EVENTS_QUEUE)) == 2
+
+
+def test_the_request_key_expires_so_a_lost_task_cannot_block_a_tenant_forever(broker):
+    dispatch.request_dispatch("t_alpha")
+    ttl = broker.client().ttl(dispatch.PENDING_KEY + "t_alpha")
+    assert 0 < ttl <= 60
+
+
+def test_redis_down_costs_a_request_nothing_and_raises_nothing(settings):
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
+    dispatch._down_until = 0.0
+    try:
+        started = time.monotonic()
+        for _ in range(20):
+            dispatch.request_dispatch("t_alpha")
+        assert dispatch.request_webhook_delivery("t_alpha") is False
+        assert time.monotonic() - started < 1.0
+    finally:
+        dispatch._down_until = 0.0
+
+
+def test_publish_failure_clears_the_request_key_so_the_next_commit_retries(broker, settings):
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"  # broker down, key store up
+    dispatch.request_dispatch("t_alpha")
+    assert not broker.client().exists(dispatch.PENDING_KEY + "t_alpha")
+
+
+def test_an_unreachable_broker_costs_at_most_one_short_timeout(settings):
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = "redis://10.255.255.1:6379/0"  # blackholed
+    dispatch._down_until = 0.0
+    try:
+        started = time.monotonic()
+        dispatch.request_dispatch("t_alpha")
+        first = time.monotonic() - started
+        for _ in range(50):
+            dispatch.request_dispatch("t_alpha")
+        assert first < 1.5 and time.monotonic() - started < 1.6
+    finally:
+        dispatch._down_until = 0.0
+
+
+def test_webhook_and_email_wake_ups_are_coalesced_per_tenant_too(broker):
+    for _ in range(50):
+        dispatch.request_webhook_delivery("t_alpha")
+        dispatch.request_email_delivery("t_alpha")
+    tasks = [m["headers"]["task"] for m in _queued(broker, dispatch.OUTBOUND_QUEUE)]
+    assert sorted(tasks) == [dispatch.SEND_EMAILS_TASK, dispatch.SEND_WEBHOOKS_TASK]
+    dispatch.clear_request(dispatch.WEBHOOKS_KEY, "t_alpha")  # what a sender does before claiming
+    dispatch.request_webhook_delivery("t_alpha")
+    assert len(_queued(broker, dispatch.OUTBOUND_QUEUE)) == 3

@@ -1,0 +1,173 @@
+"""Effective role = highest precedence among roles mapped from a user's groups (nested included)."""
+
+from __future__ import annotations
+
+import pytest
+
+from directory.models import RoleGrant
+from provisioning.event_types import EventType
+from provisioning.models import Event
+from provisioning.roles import recompute_for_group
+from provisioning.selectors import billable_seats, seat_counts
+from provisioning.tenancy import tenant_schema
+from tenants.models import Tenant
+from tests.provisioning.support import (
+    change_members,
+    drain,
+    make_group,
+    make_user,
+    map_group,
+    max_queries,
+    remove_group,
+    remove_user,
+    set_active,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def role_of(user) -> str | None:
+    grant = RoleGrant.objects.filter(user_id=user.id).select_related("role").first()
+    return grant.role.key if grant else None
+
+
+def role_events(user) -> list[tuple[str | None, str | None]]:
+    return [
+        (e.payload["previous_role"], e.payload["role"])
+        for e in Event.objects.filter(type=EventType.ROLE_CHANGED, resource_id=str(user.id)).order_by("seq")
+    ]
+
+
+def seats() -> dict[str, int]:
+    return {s.role: s.seats for s in seat_counts()}
+
+
+def test_highest_precedence_role_wins_through_nested_groups(acme):
+    with tenant_schema(acme):
+        ada = make_user("ada@acme.test")
+        viewers = make_group("Everyone", members=[ada.id])
+        admins_inner = make_group("Platform")
+        admins = make_group("Admins", groups=[admins_inner.id])
+        map_group(viewers, "viewer")
+        map_group(admins, "admin")
+        drain(acme)
+        assert role_of(ada) == "viewer"
+
+        change_members(admins_inner.id, "add", ada.id)  # admin via Platform -> Admins (nested)
+        drain(acme)
+        assert role_of(ada) == "admin"
+        assert RoleGrant.objects.get(user_id=ada.id).source == f"group:{admins.id}"
+
+        change_members(admins_inner.id, "remove", ada.id)
+        drain(acme)
+        assert role_of(ada) == "viewer"
+        assert role_events(ada) == [(None, "viewer"), ("viewer", "admin"), ("admin", "viewer")]
+
+
+def test_role_changed_is_emitted_only_when_the_effective_role_changes(acme):
+    with tenant_schema(acme):
+        ada = make_user("ada@acme.test")
+        editors_a = make_group("Editors A")
+        editors_b = make_group("Editors B")
+        map_group(editors_a, "editor")
+        map_group(editors_b, "editor")
+        change_members(editors_a.id, "add", ada.id)
+        change_members(editors_b.id, "add", ada.id)  # same role through a second group: no event
+        change_members(editors_a.id, "remove", ada.id)  # still editor through B: no event
+        drain(acme)
+        assert role_events(ada) == [(None, "editor")]
+        assert role_of(ada) == "editor"
+
+
+def test_default_role_applies_to_users_without_mapped_groups(acme):
+    Tenant.objects.filter(id=acme.id).update(settings={"default_role": "viewer"})
+    with tenant_schema(acme):
+        ada = make_user("ada@acme.test")
+        drain(acme)
+        assert role_of(ada) == "viewer"
+        assert RoleGrant.objects.get(user_id=ada.id).source == "default"
+
+
+def test_seats_count_billable_roles_and_deactivated_users_hold_none(acme, bravo):
+    with tenant_schema(acme):
+        users = [make_user(f"u{i}@acme.test") for i in range(4)]
+        admins, editors, viewers = make_group("Admins"), make_group("Editors"), make_group("Viewers")
+        map_group(admins, "admin")
+        map_group(editors, "editor")
+        map_group(viewers, "viewer")
+        change_members(admins.id, "add", users[0].id)
+        change_members(editors.id, "add", users[1].id)
+        change_members(editors.id, "add", users[2].id)
+        change_members(viewers.id, "add", users[3].id)
+        drain(acme)
+        assert seats() == {"viewer": 1, "editor": 2, "admin": 1}
+        assert billable_seats() == 3
+
+        set_active(users[1].id, False)
+        drain(acme)
+        assert role_of(users[1]) is None
+        assert seats()["editor"] == 1 and billable_seats() == 2
+
+        set_active(users[1].id, True)  # reactivation: the grant comes back from the groups
+        drain(acme)
+        assert role_of(users[1]) == "editor" and billable_seats() == 3
+    with tenant_schema(bravo):
+        assert billable_seats() == 0  # the other tenant sees none of it
+
+
+def test_deleting_a_mapped_parent_group_recomputes_nested_members(acme):
+    with tenant_schema(acme):
+        ada = make_user("ada@acme.test")
+        team = make_group("Team", members=[ada.id])
+        parent = make_group("Admins", groups=[team.id])
+        map_group(parent, "admin")
+        recompute_for_group(parent.id, tenant=acme, actor=_actor())
+        assert role_of(ada) == "admin"
+        remove_group(parent.id)
+        drain(acme)
+        assert role_of(ada) is None
+        assert role_events(ada)[-1] == ("admin", None)
+
+
+def test_deleted_user_announces_the_loss_of_its_last_role(acme):
+    with tenant_schema(acme):
+        ada = make_user("ada@acme.test")
+        admins = make_group("Admins")
+        map_group(admins, "admin")
+        change_members(admins.id, "add", ada.id)
+        drain(acme)
+        remove_user(ada.id)
+        drain(acme)
+        assert role_events(ada) == [(None, "admin"), ("admin", None)]
+        assert billable_seats() == 0
+
+
+def test_recompute_query_count_does_not_grow_with_the_number_of_users(acme):
+    from provisioning.roles import recompute_roles
+
+    with tenant_schema(acme):
+        users = [make_user(f"q{i}@acme.test") for i in range(30)]
+        group = make_group("Admins", members=[u.id for u in users])
+        map_group(group, "admin")
+        with max_queries(7):
+            changes = recompute_roles([u.id for u in users], tenant=acme, actor=_actor())
+        assert len(changes) == 30
+
+
+def _actor():
+    from provisioning.outbox import Actor
+
+    return Actor(kind="portal", id="test-admin")
+
+
+def test_a_late_handler_converges_on_the_current_state_without_flapping(acme):
+    """Handlers read the directory as it is when they run: a membership added and the user
+    deactivated before the pipeline catches up yields no grant and no role.changed at all."""
+    with tenant_schema(acme):
+        ada = make_user("ada@acme.test")
+        editors = make_group("Editors")
+        map_group(editors, "editor")
+        change_members(editors.id, "add", ada.id)
+        set_active(ada.id, False)
+        drain(acme)
+        assert role_of(ada) is None and role_events(ada) == []

@@ -1,0 +1,66 @@
+"""The sweeper: one query per chunk of tenants finds pending events and due webhook retries."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from provisioning import dispatch, sweeper, webhooks
+from provisioning.models import Event, WebhookDelivery
+from provisioning.tenancy import tenant_schema
+from tests.provisioning.support import drain, make_user, max_queries
+
+pytestmark = pytest.mark.django_db
+
+
+def _queued_tasks(broker, queue: str) -> list[tuple[str, list]]:
+    import base64
+
+    found = []
+    for raw in broker.client().lrange(queue, 0, -1):
+        message = json.loads(raw)
+        body = json.loads(base64.b64decode(message["body"]))
+        found.append((message["headers"]["task"], body[0]))
+    return found
+
+
+def test_scan_reports_pending_ready_and_due_per_tenant(acme, bravo):
+    with tenant_schema(acme):
+        make_user("a@acme.test")
+        make_user("b@acme.test")
+    with tenant_schema(bravo):
+        make_user("x@bravo.test")
+        drain(bravo)
+        webhooks.create_endpoint(url="https://hooks.example.com/x")
+        make_user("y@bravo.test")
+        drain(bravo)
+        WebhookDelivery.objects.update(status=WebhookDelivery.Status.RETRYING, next_attempt_at=timezone.now())
+    with max_queries(1):
+        found = {b.schema_name: b for b in sweeper.scan_backlogs([acme.schema_name, bravo.schema_name])}
+    assert (found[acme.schema_name].pending, found[acme.schema_name].ready) == (2, True)
+    assert found[acme.schema_name].webhooks_due is False
+    assert (found[bravo.schema_name].pending, found[bravo.schema_name].webhooks_due) == (0, True)
+
+
+def test_a_tenant_backing_off_is_not_ready(acme):
+    with tenant_schema(acme):
+        make_user("a@acme.test")
+        Event.objects.update(retry_at=timezone.now() + timedelta(minutes=5))
+    (backlog,) = sweeper.scan_backlogs([acme.schema_name])
+    assert backlog.pending == 1 and backlog.ready is False
+
+
+def test_sweep_dispatches_only_ready_tenants_with_pending_events(acme, bravo, broker):
+    with tenant_schema(acme):
+        make_user("a@acme.test")
+    with tenant_schema(bravo):
+        make_user("x@bravo.test")
+        drain(bravo)
+    report = sweeper.sweep()
+    assert report.dispatched == [acme.schema_name]
+    assert _queued_tasks(broker, dispatch.EVENTS_QUEUE) == [(dispatch.DISPATCH_TASK, [acme.schema_name])]
+    sweeper.sweep()  # coalesced: the first request is still pending
+    assert len(_queued_tasks(broker, dispatch.EVENTS_QUEUE)) == 1

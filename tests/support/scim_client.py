@@ -1,0 +1,106 @@
+"""A small SCIM client over Django's test client, speaking application/scim+json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.test import Client
+
+from tenants.models import Tenant
+from tenants.services import create_connection
+
+SCIM_JSON = "application/scim+json"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+    def __getitem__(self, key: str) -> Any:
+        return self.body[key]
+
+
+class ScimClient:
+    def __init__(self, connection_id: str, token: str, user_agent: str = "rollcall-tests") -> None:
+        self.connection_id = connection_id
+        self.token = token
+        self.base = f"/scim/v2/{connection_id}"
+        self.client = Client()
+        self.user_agent = user_agent
+
+    @classmethod
+    def for_tenant(cls, tenant: Tenant, idp: str = "generic") -> ScimClient:
+        issued = create_connection(tenant=tenant, idp=idp)
+        return cls(issued.connection.id, issued.token)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | str | None = None,
+        content_type: str = SCIM_JSON,
+    ) -> Response:
+        extra = {"HTTP_AUTHORIZATION": f"Bearer {self.token if token is None else token}", "HTTP_USER_AGENT": self.user_agent}
+        for name, value in (headers or {}).items():
+            extra["HTTP_" + name.upper().replace("-", "_")] = value
+        url = path if path.startswith("/scim/") else self.base + path
+        data: Any = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        kwargs: dict[str, Any] = {}
+        if data is not None:
+            kwargs = {"data": data, "content_type": content_type}
+        response = self.client.generic(method, url, **kwargs, **extra)
+        # The view returns to the public schema; tests then inspect the tenant's directory.
+        from django.db import connection
+
+        from tenants.models import ScimConnection
+
+        conn = ScimConnection.objects.select_related("tenant").filter(pk=self.connection_id).first()
+        if conn is not None:
+            connection.set_tenant(conn.tenant)
+        text = response.content.decode() if response.content else ""
+        parsed = json.loads(text) if text else None
+        return Response(response.status_code, {k: v for k, v in response.items()}, parsed)
+
+    def get(self, path: str, **kw: Any) -> Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Response:
+        return self.request("POST", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Response:
+        return self.request("PUT", path, body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Response:
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Response:
+        return self.request("DELETE", path, **kw)
+
+    # -- conveniences ---------------------------------------------------------------------
+    def create_user(self, user_name: str, **attrs: Any) -> Response:
+        body = {"schemas": [USER_SCHEMA], "userName": user_name, **attrs}
+        return self.post("/Users", body)
+
+    def create_group(self, display_name: str, members: list[str] | None = None, **attrs: Any) -> Response:
+        body = {
+            "schemas": [GROUP_SCHEMA],
+            "displayName": display_name,
+            "members": [{"value": m} for m in (members or [])],
+            **attrs,
+        }
+        return self.post("/Groups", body)
+
+    def patch_ops(self, path: str, *operations: dict[str, Any], **kw: Any) -> Response:
+        return self.patch(path, {"schemas": [PATCH_OP], "Operations": list(operations)}, **kw)
