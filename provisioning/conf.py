@@ -42,6 +42,7 @@ def _bool(name: str, default: bool) -> bool:
 @dataclass(frozen=True)
 class PipelineConfig:
     batch_size: int
+    tx_events: int
     run_budget_seconds: float
     handler_retry_base: float
     handler_retry_cap: float
@@ -65,6 +66,9 @@ def pipeline_config() -> PipelineConfig:
     """The current values (cheap; read on every use so tests can override settings)."""
     return PipelineConfig(
         batch_size=_int("ROLLCALL_DISPATCH_BATCH", 50),
+        # Events per transaction. Larger means fewer commits, but a handler that appends events
+        # (role.changed) holds the tenant's seq counter lock, and so its SCIM writes, until commit.
+        tx_events=max(1, _int("ROLLCALL_DISPATCH_TX_EVENTS", 10)),
         run_budget_seconds=_float("ROLLCALL_DISPATCH_BUDGET_SECONDS", 20.0),
         handler_retry_base=_float("ROLLCALL_HANDLER_RETRY_BASE", 1.0),
         handler_retry_cap=_float("ROLLCALL_HANDLER_RETRY_CAP", 300.0),

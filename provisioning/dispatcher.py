@@ -18,15 +18,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Value
+from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config import metrics
-from provisioning import dispatch, emails, selectors
+from provisioning import dispatch, emails, selectors, webhooks
 from provisioning.conf import PipelineConfig, pipeline_config
 from provisioning.event_types import EventType
-from provisioning.handlers import HandlerContext, handlers_for
+from provisioning.handlers import HandlerContext, TransactionBuffer, handlers_for
 from provisioning.models import Event, HandlerRun, Notification
 from provisioning.notifications import raise_notification
 from provisioning.tenancy import TenantRef, UnknownTenant, tenant_for_schema, tenant_schema
@@ -73,7 +73,9 @@ def unlock_tenant(schema_name: str) -> None:
 # --------------------------------------------------------------------------- one event
 
 
-def _context(tenant: TenantRef, event: Event, event_type: EventType, cache: dict[str, Any]) -> HandlerContext:
+def _context(
+    tenant: TenantRef, event: Event, event_type: EventType, cache: dict[str, Any], buffer: TransactionBuffer
+) -> HandlerContext:
     return HandlerContext(
         tenant=tenant,
         seq=event.seq,
@@ -83,6 +85,7 @@ def _context(tenant: TenantRef, event: Event, event_type: EventType, cache: dict
         requested_at=event.requested_at,
         request_id=event.request_id,
         batch_cache=cache,
+        buffer=buffer,
     )
 
 
@@ -94,6 +97,61 @@ class EventOutcome:
     retry_in: float | None = None
 
 
+class HandlerFailed(Exception):
+    """A handler raised while handling `event` (the transaction around it is rolled back)."""
+
+    def __init__(self, event: Event, step: str, cause: Exception) -> None:
+        super().__init__(f"{step} failed on seq {event.seq}: {cause!r}")
+        self.event = event
+        self.step = step
+        self.cause = cause
+
+
+def handle_events(
+    tenant: TenantRef,
+    events: list[Event],
+    *,
+    done: dict[int, set[str]] | None = None,
+    cache: dict[str, Any] | None = None,
+    on_committed: list[int] | None = None,
+) -> datetime:
+    """Run the remaining handlers of `events` (in order), write their HandlerRun rows and mark them
+    handled, all in ONE transaction (current schema). Handlers only write the database (mail and
+    webhooks go through outboxes), so all-or-nothing is exact. Raises HandlerFailed."""
+    done = done or {}
+    cache = cache if cache is not None else {}
+    runs: list[HandlerRun] = []
+    buffer = TransactionBuffer()
+    with transaction.atomic():
+        for event in events:
+            step = "dispatcher"
+            try:
+                ctx = _context(tenant, event, EventType.parse(event.type), cache, buffer)
+                for handler in handlers_for(ctx.type):
+                    if handler.name in done.get(event.seq, ()):
+                        continue
+                    step = handler.name
+                    handler.fn(ctx)
+                    runs.append(HandlerRun(seq=event.seq, handler=handler.name))
+            except Exception as exc:
+                raise HandlerFailed(event, step, exc) from exc
+        delivery_ids = webhooks.insert_deliveries(buffer.webhook_deliveries)
+        now = timezone.now()
+        for run in runs:
+            run.completed_at = now
+        HandlerRun.objects.bulk_create(runs)
+        Event.objects.filter(seq__in=[e.seq for e in events]).update(
+            handled_at=now,
+            dispatched_at=Coalesce("dispatched_at", Value(now)),
+            attempts=F("attempts") + 1,
+            last_error="",
+            retry_at=None,
+        )
+        if on_committed is not None and delivery_ids:
+            transaction.on_commit(lambda: on_committed.extend(delivery_ids))
+    return now
+
+
 def process_event(
     tenant: TenantRef,
     event: Event,
@@ -103,40 +161,19 @@ def process_event(
     conf: PipelineConfig | None = None,
     on_committed: list[int] | None = None,
 ) -> EventOutcome:
-    """Run the event's remaining handlers and mark it handled in ONE transaction, or roll all of it
-    back and record the failure (current schema). Handlers only write the database (mail and
-    webhooks go through outboxes), so all-or-nothing per event is exact."""
+    """Handle one event in its own transaction, or roll it back and record the failure."""
     conf = conf or pipeline_config()
-    done = done if done is not None else set(HandlerRun.objects.filter(seq=event.seq).values_list("handler", flat=True))
-    step = "dispatcher"
+    if done is None:
+        done = set(HandlerRun.objects.filter(seq=event.seq).values_list("handler", flat=True))
     try:
-        with transaction.atomic():
-            ctx = _context(tenant, event, EventType.parse(event.type), cache if cache is not None else {})
-            completed: list[str] = []
-            for handler in handlers_for(ctx.type):
-                if handler.name in done:
-                    continue
-                step = handler.name
-                handler.fn(ctx)
-                completed.append(handler.name)
-            step = "dispatcher"
-            now = timezone.now()
-            if completed:
-                HandlerRun.objects.bulk_create([HandlerRun(seq=event.seq, handler=n, completed_at=now) for n in completed])
-            Event.objects.filter(seq=event.seq).update(
-                handled_at=now,
-                dispatched_at=Coalesce("dispatched_at", Value(now)),
-                attempts=event.attempts + 1,
-                last_error="",
-                retry_at=None,
-            )
-            if on_committed is not None and ctx.webhook_delivery_ids:
-                ids = list(ctx.webhook_delivery_ids)
-                transaction.on_commit(lambda: on_committed.extend(ids))
-        return EventOutcome(ok=True, handled_at=now)
-    except Exception as exc:  # any handler error: the event's effects are rolled back, the queue waits
-        log.exception("handler %s failed on %s seq %s", step, tenant.schema_name, event.seq)
-        return _record_failure(tenant, event, step, exc, conf)
+        handled_at = handle_events(tenant, [event], done={event.seq: done}, cache=cache, on_committed=on_committed)
+    except HandlerFailed as failure:
+        log.error("handler %s failed on %s seq %s", failure.step, tenant.schema_name, event.seq, exc_info=failure.cause)
+        return _record_failure(tenant, event, failure.step, failure.cause, conf)
+    except Exception as exc:  # the commit itself failed (e.g. a constraint): the queue waits all the same
+        log.exception("handling %s seq %s failed", tenant.schema_name, event.seq)
+        return _record_failure(tenant, event, "dispatcher", exc, conf)
+    return EventOutcome(ok=True, handled_at=handled_at)
 
 
 def _record_failure(tenant: TenantRef, event: Event, step: str, exc: Exception, conf: PipelineConfig) -> EventOutcome:
@@ -217,21 +254,43 @@ def _handle_batch(
     samples: list[tuple[Any, dict[str, str], float]],
     deadline: float,
 ) -> None:
-    for event in batch:
-        outcome = process_event(
-            tenant, event, done=done[event.seq], cache=cache, conf=conf, on_committed=result.webhook_delivery_ids
-        )
-        if not outcome.ok:
-            result.failed_seq = event.seq
-            result.retry_in = outcome.retry_in
-            result.failed_now = True
-            return
-        result.handled += 1
-        assert outcome.handled_at is not None
-        samples.append((metrics.DISPATCH_LAG, {}, (outcome.handled_at - event.occurred_at).total_seconds()))
-        samples.append((metrics.EVENTS_HANDLED, {"type": event.type}, 1.0))
+    """Handle the batch in chunks of `tx_events` events per transaction (fewer commits); when a
+    chunk fails, its events are redone one per transaction so the failure lands on the right event."""
+    position = 0
+    while position < len(batch):
+        chunk = batch[position : position + conf.tx_events]
+        position += len(chunk)
+        handled_at: datetime | None = None
+        if len(chunk) > 1:
+            try:
+                handled_at = handle_events(tenant, chunk, done=done, cache=cache, on_committed=result.webhook_delivery_ids)
+            except Exception:
+                log.info("a chunk of %s failed; redoing its %d events one at a time", tenant.schema_name, len(chunk))
+        if handled_at is not None:
+            _handled(result, samples, chunk, handled_at)
+        else:
+            for event in chunk:
+                outcome = process_event(
+                    tenant, event, done=done[event.seq], cache=cache, conf=conf, on_committed=result.webhook_delivery_ids
+                )
+                if not outcome.ok:
+                    result.failed_seq = event.seq
+                    result.retry_in = outcome.retry_in
+                    result.failed_now = True
+                    return
+                assert outcome.handled_at is not None
+                _handled(result, samples, [event], outcome.handled_at)
         if time.monotonic() >= deadline:
             return
+
+
+def _handled(
+    result: DispatchResult, samples: list[tuple[Any, dict[str, str], float]], events: list[Event], at: datetime
+) -> None:
+    result.handled += len(events)
+    for event in events:
+        samples.append((metrics.DISPATCH_LAG, {}, (at - event.occurred_at).total_seconds()))
+        samples.append((metrics.EVENTS_HANDLED, {"type": event.type}, 1.0))
 
 
 def _flush_outbound(tenant: TenantRef, result: DispatchResult, email_ids: list[int]) -> None:

@@ -9,14 +9,12 @@ editing a mapping.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils import timezone
 
-from directory.models import DirectoryUser, GroupRoleMapping, Role, RoleGrant
-from directory.selectors import groups_of_users
+from directory.models import DirectoryUser, Role, RoleGrant
 from directory.users import user_payload
 from provisioning import selectors
 from provisioning.event_types import EventType
@@ -45,60 +43,42 @@ def _role_event(user: DirectoryUser | None, user_id: uuid.UUID, change: RoleChan
     return NewEvent(EventType.ROLE_CHANGED, "User", str(user_id), payload)
 
 
-def effective_roles(users: Iterable[DirectoryUser], tenant: TenantRef) -> dict[uuid.UUID, tuple[Role | None, str]]:
-    """The role each user should hold and why ("group:<id>" or "default"), in three queries."""
-    users = list(users)
-    active_ids = [u.id for u in users if u.active]
-    memberships = groups_of_users(active_ids)
-    group_ids = {g["group_id"] for groups in memberships.values() for g in groups}
-    mapped: dict[uuid.UUID, list[Role]] = defaultdict(list)
-    for mapping in GroupRoleMapping.objects.filter(group_id__in=group_ids).select_related("role"):
-        mapped[mapping.group_id].append(mapping.role)
-    default_key = tenant.settings.get("default_role")
-    default = Role.objects.filter(key=default_key).first() if default_key else None
-    result: dict[uuid.UUID, tuple[Role | None, str]] = {}
-    for user in users:
-        if not user.active:
-            result[user.id] = (None, "")
-            continue
-        best: tuple[Role, str] | None = None
-        for group in memberships.get(user.id, []):
-            for role in mapped.get(group["group_id"], []):
-                if best is None or (role.precedence, role.key) > (best[0].precedence, best[0].key):
-                    best = (role, f"group:{group['group_id']}")
-        result[user.id] = best if best is not None else ((default, DEFAULT_SOURCE) if default else (None, ""))
-    return result
-
-
 def recompute_roles(
     user_ids: Iterable[uuid.UUID | str], *, tenant: TenantRef, actor: Actor, cause_seq: int | None = None
 ) -> list[RoleChange]:
-    """Bring the users' RoleGrants in line with their groups; append role.changed for each real change."""
-    ids = {uuid.UUID(str(i)) for i in user_ids}
+    """Bring the users' RoleGrants in line with their groups; append role.changed for each real change.
+
+    Constant query count: one to read targets and grants, then writes only for what changed."""
+    ids = sorted({uuid.UUID(str(i)) for i in user_ids})
     if not ids:
         return []
-    users = list(DirectoryUser.objects.filter(id__in=ids))
-    wanted = effective_roles(users, tenant)
-    current = {g.user_id: g for g in RoleGrant.objects.filter(user_id__in=ids).select_related("role")}
+    targets = selectors.role_targets(ids)
+    default = _default_role(tenant) if any(t.active and t.mapped_role_id is None for t in targets) else None
     now = timezone.now()
     upserts: list[RoleGrant] = []
     removals: list[uuid.UUID] = []
-    changes: list[tuple[DirectoryUser, RoleChange]] = []
-    for user in users:
-        role, source = wanted[user.id]
-        grant = current.get(user.id)
-        previous = grant.role.key if grant else None
-        if role is None:
-            if grant is not None:
-                removals.append(user.id)
-                changes.append((user, RoleChange(user.id, previous, None, "")))
+    changes: list[RoleChange] = []
+    for t in targets:
+        if not t.active:
+            wanted: tuple[int, str, str] | None = None
+        elif t.mapped_role_id is not None:
+            wanted = (t.mapped_role_id, str(t.mapped_role_key), f"group:{t.mapped_group_id}")
+        elif default is not None:
+            wanted = (default.id, default.key, DEFAULT_SOURCE)
+        else:
+            wanted = None
+        if wanted is None:
+            if t.current_role_id is not None:
+                removals.append(t.user_id)
+                changes.append(RoleChange(t.user_id, t.current_role_key, None, ""))
             continue
-        if grant is not None and grant.role_id == role.id:
-            if grant.source != source:  # same role, another reason: keep the grant accurate, no event
-                upserts.append(RoleGrant(user_id=user.id, role=role, source=source, granted_at=grant.granted_at))
+        role_id, role_key, source = wanted
+        if t.current_role_id == role_id:
+            if t.current_source != source:  # same role, another reason: keep the grant accurate, no event
+                RoleGrant.objects.filter(user_id=t.user_id).update(source=source)
             continue
-        upserts.append(RoleGrant(user_id=user.id, role=role, source=source, granted_at=now))
-        changes.append((user, RoleChange(user.id, previous, role.key, source)))
+        upserts.append(RoleGrant(user_id=t.user_id, role_id=role_id, source=source, granted_at=now))
+        changes.append(RoleChange(t.user_id, t.current_role_key, role_key, source))
     if removals:
         RoleGrant.objects.filter(user_id__in=removals).delete()
     if upserts:
@@ -108,8 +88,15 @@ def recompute_roles(
             unique_fields=["user"],
             update_fields=["role", "source", "granted_at"],
         )
-    append_events([_role_event(user, user.id, change, cause_seq) for user, change in changes], actor=actor)
-    return [change for _, change in changes]
+    if changes:
+        users = DirectoryUser.objects.in_bulk([c.user_id for c in changes])
+        append_events([_role_event(users.get(c.user_id), c.user_id, c, cause_seq) for c in changes], actor=actor)
+    return changes
+
+
+def _default_role(tenant: TenantRef) -> Role | None:
+    key = tenant.settings.get("default_role")
+    return Role.objects.filter(key=key).first() if key else None
 
 
 def revoke_grant(user_id: uuid.UUID | str, *, actor: Actor, cause_seq: int | None = None) -> RoleChange | None:

@@ -33,6 +33,53 @@ WHERE m.user_id IS NOT NULL
 
 PENDING_COUNT_CAP = 100_000
 
+# For each user: whether active, the best role mapped from any group reached directly or through
+# nested groups (highest precedence, then key; the lowest group id names the source), and the
+# grant the user holds now. One round trip whatever the number of users.
+_ROLE_TARGETS_SQL = """
+WITH RECURSIVE reach(user_id, group_id, depth) AS (
+    SELECT m.user_id, m.group_id, 0 FROM directory_membership m WHERE m.user_id = ANY(%(ids)s::uuid[])
+    UNION
+    SELECT r.user_id, p.group_id, r.depth + 1
+    FROM reach r JOIN directory_membership p ON p.child_group_id = r.group_id
+    WHERE r.depth < %(depth)s
+),
+best AS (
+    SELECT DISTINCT ON (r.user_id) r.user_id, ro.id AS role_id, ro.key AS role_key, r.group_id
+    FROM reach r
+    JOIN directory_grouprolemapping gm ON gm.group_id = r.group_id
+    JOIN directory_role ro ON ro.id = gm.role_id
+    ORDER BY r.user_id, ro.precedence DESC, ro.key DESC, r.group_id
+)
+SELECT u.id, u.active, b.role_id, b.role_key, b.group_id, g.role_id, cr.key, g.source
+FROM directory_directoryuser u
+LEFT JOIN best b ON b.user_id = u.id
+LEFT JOIN directory_rolegrant g ON g.user_id = u.id
+LEFT JOIN directory_role cr ON cr.id = g.role_id
+WHERE u.id = ANY(%(ids)s::uuid[])
+"""
+
+
+@dataclass(frozen=True)
+class RoleTarget:
+    user_id: uuid.UUID
+    active: bool
+    mapped_role_id: int | None
+    mapped_role_key: str | None
+    mapped_group_id: uuid.UUID | None
+    current_role_id: int | None
+    current_role_key: str | None
+    current_source: str | None
+
+
+def role_targets(user_ids: Sequence[uuid.UUID]) -> list[RoleTarget]:
+    """What role each existing user should hold from their groups, next to what they hold."""
+    if not user_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_ROLE_TARGETS_SQL, {"ids": [str(u) for u in user_ids], "depth": MAX_GROUP_NESTING})
+        return [RoleTarget(*row) for row in cursor.fetchall()]
+
 
 @dataclass(frozen=True)
 class SeatCount:

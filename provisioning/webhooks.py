@@ -151,16 +151,22 @@ def signing_secrets(endpoint: WebhookEndpoint, now: datetime, conf: PipelineConf
 # --------------------------------------------------------------------------- fan-out
 
 
-def fan_out(*, seq: int, event_type: str, committed_at: datetime, endpoints: Sequence[WebhookEndpoint]) -> list[int]:
-    """Create the deliveries of one event (call in the event's transaction). Returns their ids."""
-    rows = [
+def deliveries_for(
+    *, seq: int, event_type: str, committed_at: datetime, endpoints: Sequence[WebhookEndpoint]
+) -> list[WebhookDelivery]:
+    """The (unsaved) deliveries of one event: one per active endpoint that wants its type."""
+    return [
         WebhookDelivery(endpoint=e, event_seq=seq, event_type=event_type, event_committed_at=committed_at)
         for e in endpoints
         if e.wants(event_type)
     ]
+
+
+def insert_deliveries(rows: Sequence[WebhookDelivery]) -> list[int]:
+    """Write deliveries (in the transaction of the events they belong to). Returns their ids."""
     if not rows:
         return []
-    return [d.pk for d in WebhookDelivery.objects.bulk_create(rows)]
+    return [d.pk for d in WebhookDelivery.objects.bulk_create(rows, batch_size=500)]
 
 
 def event_body(tenant: TenantRef, event: Event) -> bytes:

@@ -50,8 +50,8 @@ BEGIN
 
     FOR rec IN
         SELECT cl.relname, con.conname, pg_get_constraintdef(con.oid) AS def
-        FROM pg_constraint con JOIN pg_class cl ON cl.oid = con.conrelid
-        WHERE con.connamespace = src AND con.contype IN ('p', 'u', 'x', 'c', 'f')
+        FROM pg_class cl JOIN pg_constraint con ON con.conrelid = cl.oid
+        WHERE cl.relnamespace = src AND cl.relkind = 'r' AND con.contype IN ('p', 'u', 'x', 'c', 'f')
         ORDER BY CASE con.contype WHEN 'p' THEN 0 WHEN 'u' THEN 1 WHEN 'x' THEN 2 WHEN 'c' THEN 3 ELSE 4 END,
                  con.conname
     LOOP
@@ -64,7 +64,8 @@ BEGIN
         FROM pg_index ix JOIN pg_class ic ON ic.oid = ix.indexrelid
         WHERE ic.relnamespace = src
           AND NOT EXISTS (SELECT 1 FROM pg_constraint con
-                          WHERE con.conindid = ix.indexrelid AND con.contype IN ('p', 'u', 'x'))
+                          WHERE con.conrelid = ix.indrelid AND con.conindid = ix.indexrelid
+                            AND con.contype IN ('p', 'u', 'x'))
     LOOP
         EXECUTE replace(rec.def, ' ON ' || qsrc, ' ON ' || qdst);
     END LOOP;

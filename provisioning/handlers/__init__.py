@@ -20,6 +20,14 @@ ALL_TYPES: tuple[EventType, ...] = tuple(EventType)
 
 
 @dataclass
+class TransactionBuffer:
+    """Rows handlers of several events want inserted; the dispatcher writes them in bulk before the
+    commit of the transaction that handles those events (one INSERT instead of one per event)."""
+
+    webhook_deliveries: list[Any] = field(default_factory=list)
+
+
+@dataclass
 class HandlerContext:
     """What a handler knows about the event it reacts to. Everything else it reads from the database."""
 
@@ -30,10 +38,10 @@ class HandlerContext:
     occurred_at: datetime
     requested_at: datetime | None
     request_id: str = ""
-    # Filled by handlers, consumed by the dispatcher after the event's transaction commits.
-    webhook_delivery_ids: list[int] = field(default_factory=list)
     # Shared by the events of one dispatch batch (e.g. the active webhook endpoints, read once).
     batch_cache: dict[str, Any] = field(default_factory=dict)
+    # Shared by the events handled in the same transaction; flushed by the dispatcher before commit.
+    buffer: TransactionBuffer = field(default_factory=TransactionBuffer)
 
     @property
     def actor(self) -> Actor:

@@ -13,6 +13,7 @@ def create_webhook_deliveries(ctx: HandlerContext) -> None:
         endpoints = ctx.batch_cache["webhook_endpoints"] = selectors.active_endpoints()
     if not endpoints:
         return
-    ctx.webhook_delivery_ids.extend(
-        webhooks.fan_out(seq=ctx.seq, event_type=ctx.type.value, committed_at=ctx.occurred_at, endpoints=endpoints)
+    # Inserted in bulk by the dispatcher, in this same transaction, with the other events' rows.
+    ctx.buffer.webhook_deliveries.extend(
+        webhooks.deliveries_for(seq=ctx.seq, event_type=ctx.type.value, committed_at=ctx.occurred_at, endpoints=endpoints)
     )
