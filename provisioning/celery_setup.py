@@ -12,18 +12,17 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import beat_init, worker_ready, worker_shutdown
-from kombu import Queue
 
 from provisioning.dispatch import (
+    DEFAULT_QUEUE,
     DISPATCH_TASK,
     EVENTS_QUEUE,
     OUTBOUND_QUEUE,
-    SEND_EMAILS_TASK,
-    SEND_WEBHOOKS_TASK,
+    QUEUES,
+    SEND_OUTBOUND_TASK,
 )
 
 log = logging.getLogger(__name__)
-DEFAULT_QUEUE = "celery"
 HEARTBEAT_INTERVAL_SECONDS = 15.0
 
 _heartbeat_stop = threading.Event()
@@ -50,13 +49,14 @@ def _apply_conf(app: Celery) -> None:
     from django.conf import settings
 
     app.conf.task_default_queue = DEFAULT_QUEUE
+    app.conf.task_default_exchange = DEFAULT_QUEUE
+    app.conf.task_default_routing_key = DEFAULT_QUEUE
     # Workers started without -Q consume all three; dispatch and outbound sends (webhooks, mail) can
-    # also get pools of their own.
-    app.conf.task_queues = (Queue(DEFAULT_QUEUE), Queue(EVENTS_QUEUE), Queue(OUTBOUND_QUEUE))
+    # also get pools of their own. Every queue has its own exchange (see dispatch.QUEUES).
+    app.conf.task_queues = tuple(QUEUES.values())
     app.conf.task_routes = {
         DISPATCH_TASK: {"queue": EVENTS_QUEUE},
-        SEND_WEBHOOKS_TASK: {"queue": OUTBOUND_QUEUE},
-        SEND_EMAILS_TASK: {"queue": OUTBOUND_QUEUE},
+        SEND_OUTBOUND_TASK: {"queue": OUTBOUND_QUEUE},
     }
     app.conf.beat_schedule = {**beat_schedule(float(settings.OUTBOX_SWEEP_SECONDS)), **(app.conf.beat_schedule or {})}
 

@@ -60,6 +60,7 @@ class PipelineConfig:
     error_rate_min_requests: int
     error_rate_window_seconds: int
     token_expiry_warning_days: int
+    tenant_cache_seconds: float
 
 
 def pipeline_config() -> PipelineConfig:
@@ -69,7 +70,8 @@ def pipeline_config() -> PipelineConfig:
         # Events per transaction. Larger means fewer commits, but a handler that appends events
         # (role.changed) holds the tenant's seq counter lock, and so its SCIM writes, until commit.
         tx_events=max(1, _int("ROLLCALL_DISPATCH_TX_EVENTS", 10)),
-        run_budget_seconds=_float("ROLLCALL_DISPATCH_BUDGET_SECONDS", 20.0),
+        # A busy tenant's task yields after this long (its continuation queues behind other tenants).
+        run_budget_seconds=_float("ROLLCALL_DISPATCH_BUDGET_SECONDS", 2.0),
         handler_retry_base=_float("ROLLCALL_HANDLER_RETRY_BASE", 1.0),
         handler_retry_cap=_float("ROLLCALL_HANDLER_RETRY_CAP", 300.0),
         stuck_after_attempts=_int("ROLLCALL_HANDLER_STUCK_AFTER", 5),
@@ -86,4 +88,5 @@ def pipeline_config() -> PipelineConfig:
         error_rate_min_requests=_int("ROLLCALL_ERROR_RATE_MIN_REQUESTS", 20),
         error_rate_window_seconds=_int("ROLLCALL_ERROR_RATE_WINDOW_SECONDS", 300),
         token_expiry_warning_days=_int("ROLLCALL_TOKEN_EXPIRY_WARNING_DAYS", 7),
+        tenant_cache_seconds=_float("ROLLCALL_TENANT_CACHE_SECONDS", 5.0),
     )

@@ -17,19 +17,31 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from kombu import Exchange, Queue
 
 from provisioning.conf import pipeline_config
 
 log = logging.getLogger(__name__)
 
 PENDING_KEY = "rollcall:dispatch:requested:"
-WEBHOOKS_KEY = "rollcall:webhooks:requested:"
-EMAILS_KEY = "rollcall:emails:requested:"
+MISSED_KEY = "rollcall:dispatch:missed:"
+OUTBOUND_KEY = "rollcall:outbound:requested:"
+OUTBOUND_RETRY_KEY = "rollcall:outbound:retry-at:"
 EVENTS_QUEUE = "rollcall.events"
 OUTBOUND_QUEUE = "rollcall.outbound"
 DISPATCH_TASK = "provisioning.dispatch_tenant_events"
-SEND_WEBHOOKS_TASK = "provisioning.send_webhooks"
-SEND_EMAILS_TASK = "provisioning.send_emails"
+SEND_OUTBOUND_TASK = "provisioning.send_outbound"
+DEFAULT_QUEUE = "celery"
+
+
+def _queue(name: str) -> Queue:
+    # Each queue on its own direct exchange, bound by its own name. Queues that share an exchange
+    # and a binding key (what Celery does for queues it creates on the fly) all get a copy of
+    # every message: each task would run once per queue.
+    return Queue(name, Exchange(name, type="direct"), routing_key=name)
+
+
+QUEUES: dict[str, Queue] = {name: _queue(name) for name in (DEFAULT_QUEUE, EVENTS_QUEUE, OUTBOUND_QUEUE)}
 # After a failed publish, skip publishing for this long: a down broker costs each request nothing.
 BROKER_DOWN_PAUSE_SECONDS = 2.0
 
@@ -102,7 +114,7 @@ def publish(task_name: str, args: list[Any], *, queue: str, countdown: float | N
         app.send_task(
             task_name,
             args=args,
-            queue=queue,
+            queue=QUEUES[queue],
             connection=_broker_connection(),
             retry=False,
             countdown=countdown,
@@ -144,40 +156,52 @@ def clear_dispatch_request(schema_name: str) -> None:
         log.debug("could not clear the dispatch request of %s", schema_name)
 
 
-def dispatch_requested(schema_name: str) -> bool:
+def flag_missed_dispatch(schema_name: str) -> None:
+    """A dispatch task found the tenant locked: tell the holder to re-publish after unlocking."""
     try:
-        return bool(_redis().exists(PENDING_KEY + schema_name))
+        _redis().set(MISSED_KEY + schema_name, "1", ex=pipeline_config().dispatch_key_ttl)
+    except redis.RedisError:
+        log.debug("could not flag a missed dispatch of %s", schema_name)
+
+
+def take_missed_dispatch(schema_name: str) -> bool:
+    try:
+        return _redis().getdel(MISSED_KEY + schema_name) is not None
     except redis.RedisError:
         return False
 
 
-def request_webhook_delivery(schema_name: str, *, countdown: float | None = None) -> bool:
-    """Ask a worker to send the tenant's due webhook deliveries (coalesced like dispatch: one sender
-    drains them all). With a countdown it is a scheduled retry and always published."""
-    if countdown is not None:
-        return publish(SEND_WEBHOOKS_TASK, [schema_name, None], queue=OUTBOUND_QUEUE, countdown=countdown)
-    return _request_coalesced(WEBHOOKS_KEY, SEND_WEBHOOKS_TASK, schema_name)
-
-
-def request_email_delivery(schema_name: str) -> bool:
-    """Ask a worker to send the tenant's unsent outbox emails (coalesced; the sweeper covers failures)."""
-    return _request_coalesced(EMAILS_KEY, SEND_EMAILS_TASK, schema_name)
-
-
-def _request_coalesced(prefix: str, task_name: str, schema_name: str) -> bool:
+def request_outbound(schema_name: str) -> bool:
+    """Ask a worker to send the tenant's due webhook deliveries and outbox emails. Coalesced like
+    dispatch: one sender drains everything committed before it started."""
     if _broker_paused():
         return False
-    key = prefix + schema_name
+    key = OUTBOUND_KEY + schema_name
     try:
         if not _redis().set(key, "1", nx=True, ex=pipeline_config().dispatch_key_ttl):
-            return True  # a sender is already due to run; it drains everything committed so far
+            return True  # a sender is already due to run
     except redis.RedisError:
         _pause_broker()
         return False
-    if publish(task_name, [schema_name, None], queue=OUTBOUND_QUEUE):
+    if publish(SEND_OUTBOUND_TASK, [schema_name, None], queue=OUTBOUND_QUEUE):
         return True
-    clear_request(prefix, schema_name)
+    clear_request(OUTBOUND_KEY, schema_name)
     return False
+
+
+def schedule_outbound(schema_name: str, *, countdown: float) -> bool:
+    """A sender's own wake-up for retries due soon. At most one is pending per tenant unless a new
+    one is due clearly earlier; the scheduled run clears the marker when it starts."""
+    due = time.time() + countdown
+    key = OUTBOUND_RETRY_KEY + schema_name
+    try:
+        current = _redis().get(key)
+        if current is not None and float(current) <= due + 0.5:
+            return True
+        _redis().set(key, f"{due:.3f}", ex=int(countdown) + 5)
+    except redis.RedisError:
+        return False
+    return publish(SEND_OUTBOUND_TASK, [schema_name, None, True], queue=OUTBOUND_QUEUE, countdown=countdown)
 
 
 def clear_request(prefix: str, schema_name: str) -> None:

@@ -1,11 +1,11 @@
 """The per-tenant dispatcher: handle a tenant's pending events strictly in seq order.
 
 One dispatcher per tenant at a time (a PostgreSQL session advisory lock; a crashed worker's
-connection closes and releases it). Events are read in small batches; each event is one
-transaction holding its handlers' effects, the HandlerRun rows that mark them done and the handled
-mark, so a redelivered event skips what already happened. A failing handler rolls its event back
-and stops the tenant's queue at that event (later events wait: order), recording attempts,
-last_error and a backoff time; other tenants are unaffected.
+connection closes and releases it). Events are read in small batches and handled in order, a few
+per transaction: a transaction holds its events' handler effects, the HandlerRun rows that mark
+the handlers done and the handled marks, so a redelivered event skips what already happened. A
+failing handler rolls its event back and stops the tenant's queue at that event (later events
+wait: order), recording attempts, last_error and a backoff time; other tenants are unaffected.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class DispatchResult:
     failed_seq: int | None = None
     retry_in: float | None = None  # seconds until the head event may be retried
     failed_now: bool = False  # a handler failed in this run (not merely: the head is still backing off)
+    drained: bool = False  # the last read found no pending event
     more: bool = False  # the time budget ran out with events left
     webhook_delivery_ids: list[int] = field(default_factory=list)
 
@@ -218,6 +219,7 @@ def _drain(tenant: TenantRef, result: DispatchResult, conf: PipelineConfig, dead
             result.more = selectors.pending_event_count() > 0
             return
         batch = list(Event.objects.filter(handled_at__isnull=True).order_by("seq")[: conf.batch_size])
+        result.drained = not batch
         if not batch:
             return
         head = batch[0]
@@ -227,8 +229,10 @@ def _drain(tenant: TenantRef, result: DispatchResult, conf: PipelineConfig, dead
             result.retry_in = (head.retry_at - now).total_seconds()
             return
         done: dict[int, set[str]] = defaultdict(set)
-        for seq, name in HandlerRun.objects.filter(seq__in=[e.seq for e in batch]).values_list("seq", "handler"):
-            done[seq].add(name)
+        tried = [e.seq for e in batch if e.attempts]  # a never-tried event cannot have HandlerRun rows
+        if tried:
+            for seq, name in HandlerRun.objects.filter(seq__in=tried).values_list("seq", "handler"):
+                done[seq].add(name)
         cache: dict[str, Any] = {}
         samples: list[tuple[Any, dict[str, str], float]] = []
         with emails.collecting_emails() as email_ids:
@@ -241,6 +245,11 @@ def _drain(tenant: TenantRef, result: DispatchResult, conf: PipelineConfig, dead
         if result.failed_seq is not None or time.monotonic() >= deadline:
             if time.monotonic() >= deadline and result.failed_seq is None:
                 result.more = selectors.pending_event_count() > 0
+            return
+        if len(batch) < conf.batch_size:
+            # The read found everything pending; events committed since then re-set the request
+            # key, which dispatch_tenant checks after unlocking.
+            result.drained = True
             return
 
 
@@ -295,16 +304,32 @@ def _handled(
 
 def _flush_outbound(tenant: TenantRef, result: DispatchResult, email_ids: list[int]) -> None:
     """Hand this batch's committed deliveries and emails to the senders (the sweeper covers a failed publish)."""
-    if result.webhook_delivery_ids:
+    if result.webhook_delivery_ids or email_ids:
         result.webhook_delivery_ids.clear()
-        dispatch.request_webhook_delivery(tenant.schema_name)
-    if email_ids:
-        dispatch.request_email_delivery(tenant.schema_name)
+        dispatch.request_outbound(tenant.schema_name)
+
+
+_last_gauge: dict[str, int] = {}
+
+
+def _set_pending_gauge(schema_name: str, pending: int) -> None:
+    # This process's last value per tenant; a repeat of it costs no Redis round trip.
+    if _last_gauge.get(schema_name) != pending:
+        metrics.EVENTS_PENDING.set(pending, tenant=schema_name)
+        _last_gauge[schema_name] = pending
 
 
 def dispatch_tenant(schema_name: str, *, conf: PipelineConfig | None = None) -> DispatchResult:
     """Process the tenant's pending events in seq order until none are left, a handler fails, or the
-    time budget runs out. Safe to call concurrently and repeatedly (lock + idempotency ledger)."""
+    time budget runs out. Safe to call concurrently and repeatedly (lock + idempotency ledger).
+
+    Wake-ups are never lost and never hog a worker:
+    - the "requested" key is cleared after taking the lock and BEFORE reading events, so a commit
+      after that point publishes a task of its own (queued behind other tenants' work: fair);
+    - a task that finds the lock taken raises the "missed" flag and tries the lock once more; the
+      holder, after unlocking, re-publishes when the flag is up. Whichever order the two run in,
+      one of them sees the other's events.
+    """
     conf = conf or pipeline_config()
     result = DispatchResult(schema_name=schema_name)
     try:
@@ -315,22 +340,18 @@ def dispatch_tenant(schema_name: str, *, conf: PipelineConfig | None = None) -> 
         return result
     deadline = time.monotonic() + conf.run_budget_seconds
     with tenant_schema(tenant):
-        while True:
+        if not try_lock_tenant(schema_name):
+            dispatch.flag_missed_dispatch(schema_name)
             if not try_lock_tenant(schema_name):
-                # The holder re-checks the request key after unlocking, so our wake-up is not lost.
-                result.locked_out = result.handled == 0
+                result.locked_out = True
                 return result
-            try:
-                # Cleared after taking the lock and BEFORE reading: a commit after this point either
-                # sets the key again (and is re-checked below) or is read by this run.
-                dispatch.clear_dispatch_request(schema_name)
-                _drain(tenant, result, conf, deadline)
-            finally:
-                unlock_tenant(schema_name)
-            if result.failed_seq is not None or result.more or time.monotonic() >= deadline:
-                break
-            if not dispatch.dispatch_requested(schema_name):
-                break
-        pending = selectors.pending_event_count()
-    metrics.EVENTS_PENDING.set(pending, tenant=schema_name)
+        try:
+            dispatch.clear_dispatch_request(schema_name)
+            _drain(tenant, result, conf, deadline)
+        finally:
+            unlock_tenant(schema_name)
+        if dispatch.take_missed_dispatch(schema_name) and not result.more and result.failed_seq is None:
+            dispatch.schedule_dispatch(schema_name)
+        pending = 0 if result.drained else selectors.pending_event_count()
+    _set_pending_gauge(schema_name, pending)
     return result

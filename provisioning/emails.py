@@ -28,7 +28,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from provisioning.models import OutboundEmail
-from provisioning.tenancy import TenantRef
+from provisioning.tenancy import TenantRef, current_schema
 
 log = logging.getLogger(__name__)
 MAX_EMAIL_ATTEMPTS = 10
@@ -108,15 +108,15 @@ def enqueue(*, dedupe_key: str, kind: str, to: Sequence[str], email: RenderedEma
     if collector is not None:
         transaction.on_commit(lambda: collector.append(email_id))
     else:
-        schema = connection.schema_name
+        schema = current_schema()
         transaction.on_commit(lambda: _wake_sender(schema))
     return email_id
 
 
 def _wake_sender(schema_name: str) -> None:
-    from provisioning.dispatch import request_email_delivery
+    from provisioning.dispatch import request_outbound
 
-    request_email_delivery(schema_name)
+    request_outbound(schema_name)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from directory.models import RoleGrant
 from directory.selectors import MAX_GROUP_NESTING
@@ -162,13 +162,3 @@ def dead_deliveries(endpoint_id: uuid.UUID | None = None) -> list[WebhookDeliver
     if endpoint_id is not None:
         qs = qs.filter(endpoint_id=endpoint_id)
     return list(qs.order_by("event_seq"))
-
-
-def due_delivery_filter() -> Q:
-    """Deliveries a sender may claim now: due pending/retrying ones, or 'sending' ones whose lease expired."""
-    from django.utils import timezone
-
-    now = timezone.now()
-    return Q(status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING], next_attempt_at__lte=now) | Q(
-        status=WebhookDelivery.Status.SENDING, lease_until__lt=now
-    )

@@ -71,7 +71,7 @@ class SweepReport:
 
 def sweep() -> SweepReport:
     """Re-dispatch every ready tenant with pending events; wake senders for due deliveries."""
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
     tenants = ready_tenants()
     backlogs = scan_backlogs([t.schema_name for t in tenants])
     dispatched: list[str] = []
@@ -83,11 +83,11 @@ def sweep() -> SweepReport:
         if backlog.pending and backlog.ready:
             dispatch.request_dispatch(backlog.schema_name)
             dispatched.append(backlog.schema_name)
+        if backlog.webhooks_due or backlog.emails_due:
+            dispatch.request_outbound(backlog.schema_name)
         if backlog.webhooks_due:
-            dispatch.request_webhook_delivery(backlog.schema_name)
             webhooks.append(backlog.schema_name)
         if backlog.emails_due:
-            dispatch.request_email_delivery(backlog.schema_name)
             mail.append(backlog.schema_name)
     return SweepReport(tenants=len(tenants), dispatched=dispatched, webhooks=webhooks, emails=mail)
 

@@ -15,7 +15,7 @@ from provisioning import agents, dispatch, dispatcher, emails, notifications, sw
 from provisioning.tenancy import UnknownTenant, tenant_for_schema, tenant_schema
 
 log = logging.getLogger(__name__)
-SEND_BUDGET_SECONDS = 20.0
+SEND_BUDGET_SECONDS = 5.0
 EARLY_DISPATCH_RETRY_MAX_SECONDS = 60.0
 
 
@@ -30,54 +30,40 @@ def dispatch_tenant_events(schema_name: str) -> dict[str, Any]:
     return {"handled": result.handled, "failed_seq": result.failed_seq, "locked_out": result.locked_out}
 
 
-@shared_task(name=dispatch.SEND_WEBHOOKS_TASK, acks_late=True, ignore_result=True)
-def send_webhooks(schema_name: str, delivery_ids: list[int] | None = None) -> dict[str, int]:
-    """POST the given deliveries, or every due one of the tenant; failures are rescheduled with backoff."""
+@shared_task(name=dispatch.SEND_OUTBOUND_TASK, acks_late=True, ignore_result=True)
+def send_outbound(schema_name: str, delivery_ids: list[int] | None = None, scheduled: bool = False) -> dict[str, int]:
+    """POST the tenant's due webhook deliveries (or just the given ones) and send its outbox emails;
+    failed deliveries are rescheduled with backoff."""
     try:
         tenant = tenant_for_schema(schema_name)
     except UnknownTenant:
         return {"sent": 0}
+    if scheduled:
+        dispatch.clear_request(dispatch.OUTBOUND_RETRY_KEY, schema_name)
     if delivery_ids is None:
-        dispatch.clear_request(dispatch.WEBHOOKS_KEY, schema_name)  # before claiming: no lost wake-up
+        dispatch.clear_request(dispatch.OUTBOUND_KEY, schema_name)  # before claiming: no lost wake-up
     deadline = time.monotonic() + SEND_BUDGET_SECONDS
-    totals = {"sent": 0, "failed": 0, "dead": 0}
-    retry_in: float | None = None
+    totals = {"sent": 0, "failed": 0, "dead": 0, "emails": 0}
     with tenant_schema(tenant):
-        while True:
+        while time.monotonic() < deadline:
             report = webhooks.deliver(tenant, delivery_ids)
             totals["sent"] += report.succeeded
             totals["failed"] += report.failed
             totals["dead"] += report.dead
-            delay = webhooks.early_retry_delay(report)
-            if delay is not None:
-                retry_in = delay if retry_in is None else min(retry_in, delay)
             if delivery_ids is not None or report.claimed == 0:
                 break
-            if time.monotonic() >= deadline:
-                dispatch.request_webhook_delivery(schema_name, countdown=0.01)  # continue after other work
+        while delivery_ids is None and time.monotonic() < deadline:
+            sent = emails.send_pending()
+            totals["emails"] += sent.sent
+            if sent.sent + sent.failed == 0:
                 break
+        # Retries due soon get a wake-up from the run that failed them (and from scheduled runs,
+        # which may leave later retries behind); anything else falls to the sweeper.
+        retry_in = webhooks.next_retry_in() if totals["failed"] or scheduled else None
+    if time.monotonic() >= deadline:
+        retry_in = 0.01  # more to send: continue after other tenants' work
     if retry_in is not None:
-        dispatch.request_webhook_delivery(schema_name, countdown=retry_in)
-    return totals
-
-
-@shared_task(name=dispatch.SEND_EMAILS_TASK, acks_late=True, ignore_result=True)
-def send_emails(schema_name: str, email_ids: list[int] | None = None) -> dict[str, int]:
-    """Send the tenant's outbox emails (the given ones, or every due one)."""
-    try:
-        tenant = tenant_for_schema(schema_name)
-    except UnknownTenant:
-        return {"sent": 0}
-    if email_ids is None:
-        dispatch.clear_request(dispatch.EMAILS_KEY, schema_name)
-    totals = {"sent": 0, "failed": 0}
-    with tenant_schema(tenant):
-        while True:
-            report = emails.send_pending(email_ids)
-            totals["sent"] += report.sent
-            totals["failed"] += report.failed
-            if email_ids is not None or report.sent + report.failed == 0:
-                break
+        dispatch.schedule_outbound(schema_name, countdown=retry_in)
     return totals
 
 

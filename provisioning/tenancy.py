@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Any
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from provisioning.conf import pipeline_config
 from tenants.models import Tenant
 
 
@@ -30,12 +32,27 @@ class TenantRef:
         return cls(str(tenant.id), tenant.slug, tenant.name, tenant.schema_name, dict(tenant.settings or {}))
 
 
+_cache: dict[str, tuple[float, TenantRef]] = {}
+
+
 def tenant_for_schema(schema_name: str) -> TenantRef:
-    """The active tenant that owns `schema_name` (read from the public schema)."""
+    """The active tenant that owns `schema_name` (read from the public schema).
+
+    Cached per process for ROLLCALL_TENANT_CACHE_SECONDS (every task starts with this lookup), so a
+    suspension or a settings change reaches the pipeline within that time."""
+    ttl = pipeline_config().tenant_cache_seconds
+    now = time.monotonic()
+    hit = _cache.get(schema_name)
+    if hit is not None and now - hit[0] < ttl:
+        return hit[1]
     tenant = Tenant.objects.filter(schema_name=schema_name, status=Tenant.Status.ACTIVE).first()
     if tenant is None:
+        _cache.pop(schema_name, None)
         raise UnknownTenant(schema_name)
-    return TenantRef.of(tenant)
+    ref = TenantRef.of(tenant)
+    if ttl > 0:
+        _cache[schema_name] = (now, ref)
+    return ref
 
 
 def ready_tenants() -> list[TenantRef]:
@@ -51,4 +68,5 @@ def tenant_schema(tenant: TenantRef) -> Iterator[TenantRef]:
 
 
 def current_schema() -> str:
-    return str(connection.schema_name)
+    """The schema the default connection is set to (django-tenants' attribute)."""
+    return str(connection.schema_name)  # type: ignore[attr-defined]

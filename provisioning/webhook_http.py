@@ -42,7 +42,7 @@ def _public(address: str) -> bool:
 
 def resolve(host: str, port: int, *, allow_private: bool) -> str:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     if not addresses:
         raise DestinationRefused(f"{host} does not resolve")
     if not allow_private and not all(_public(a) for a in addresses):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -30,7 +30,6 @@ from provisioning.conf import PipelineConfig, pipeline_config
 from provisioning.event_types import EventType
 from provisioning.models import Event, Notification, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from provisioning.notifications import raise_notification
-from provisioning.selectors import due_delivery_filter
 from provisioning.tenancy import TenantRef
 from provisioning.webhook_http import HttpResult, client_for_this_thread
 
@@ -200,18 +199,31 @@ def backoff_seconds(attempt: int, conf: PipelineConfig, rng: random.Random | Non
     return delay / 2 + (rng or random).uniform(0, delay / 2)
 
 
+_CLAIM_SQL = """
+UPDATE provisioning_webhookdelivery SET status = 'sending', lease_until = %(lease)s
+WHERE id IN (
+    SELECT id FROM provisioning_webhookdelivery
+    WHERE ((status IN ('pending', 'retrying') AND next_attempt_at <= %(now)s)
+           OR (status = 'sending' AND lease_until < %(now)s))
+      AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+    ORDER BY event_seq, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id
+"""
+
+
 def claim_deliveries(ids: Sequence[int] | None, *, limit: int, conf: PipelineConfig) -> list[WebhookDelivery]:
-    """Lease due deliveries to this sender (skipping any another sender holds)."""
+    """Lease due deliveries to this sender in one statement, skipping rows another sender holds.
+    The lease covers the whole batch; an expired lease makes a crashed sender's rows due again."""
     now = timezone.now()
-    with transaction.atomic():
-        qs = WebhookDelivery.objects.filter(due_delivery_filter())
-        if ids is not None:
-            qs = qs.filter(id__in=list(ids))
-        locked = list(qs.order_by("event_seq", "id").select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
-        if not locked:
-            return []
-        lease = now + timedelta(seconds=30 + len(locked) * (conf.webhook_timeout + 1))
-        WebhookDelivery.objects.filter(id__in=locked).update(status=Status.SENDING, lease_until=lease)
+    lease = now + timedelta(seconds=30 + limit * (conf.webhook_timeout + 1))
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, {"lease": lease, "now": now, "ids": list(ids) if ids is not None else None, "limit": limit})
+        locked = [row[0] for row in cursor.fetchall()]
+    if not locked:
+        return []
     return list(WebhookDelivery.objects.filter(id__in=locked).select_related("endpoint").order_by("event_seq", "id"))
 
 
@@ -227,7 +239,7 @@ class DeliveryReport:
         self.retry_in = delay if self.retry_in is None else min(self.retry_in, delay)
 
 
-def deliver(tenant: TenantRef, ids: Sequence[int] | None = None, *, limit: int = 200) -> DeliveryReport:
+def deliver(tenant: TenantRef, ids: Sequence[int] | None = None, *, limit: int = 50) -> DeliveryReport:
     """Send the given (or all due) deliveries of the current tenant schema and record the outcomes."""
     conf = pipeline_config()
     report = DeliveryReport()
@@ -371,11 +383,11 @@ def _alert_if_failing(
 
 
 def _wake_senders(tenant: TenantRef, ids: list[int]) -> None:
-    from provisioning.dispatch import request_webhook_delivery
+    from provisioning.dispatch import request_outbound
 
     if ids:
         schema = tenant.schema_name
-        transaction.on_commit(lambda: request_webhook_delivery(schema))
+        transaction.on_commit(lambda: request_outbound(schema))
 
 
 def replay_delivery(*, tenant: TenantRef, delivery_id: int) -> WebhookDelivery:
@@ -445,8 +457,16 @@ def replay_deliveries(
     return len(ids)
 
 
-def early_retry_delay(report: DeliveryReport) -> float | None:
-    """When a sender should wake itself for the next retry (long delays are left to the sweeper)."""
-    if report.retry_in is None or report.retry_in > EARLY_RETRY_MAX_SECONDS:
+def next_retry_in() -> float | None:
+    """Seconds until the current schema's earliest scheduled retry, if one is due within
+    EARLY_RETRY_MAX_SECONDS: a sender wakes itself for it; later ones are left to the sweeper."""
+    earliest = (
+        WebhookDelivery.objects.filter(status=Status.RETRYING)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if earliest is None:
         return None
-    return report.retry_in
+    delay = max((earliest - timezone.now()).total_seconds(), 0.0)
+    return delay if delay <= EARLY_RETRY_MAX_SECONDS else None

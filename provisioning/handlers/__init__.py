@@ -1,8 +1,9 @@
 """The handler registry: which side effects run for which event type, in which order.
 
 A handler is a small function of a `HandlerContext` (plain values: tenant, seq, type, payload).
-It runs inside a savepoint of the event's transaction together with the `HandlerRun` row that
-marks it done, so its database effects and its completion commit (or roll back) together.
+It runs inside the dispatcher's transaction together with the `HandlerRun` row that marks it
+done, so its database effects and its completion commit (or roll back) together. Handlers write
+only the database: mail and webhooks go through outbox rows that are sent after commit.
 """
 
 from __future__ import annotations

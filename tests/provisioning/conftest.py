@@ -11,6 +11,12 @@ from provisioning.tenancy import TenantRef
 from tests.provisioning.infra import RedisServer
 
 
+@pytest.fixture(autouse=True)
+def _no_tenant_cache(settings) -> None:  # type: ignore[no-untyped-def]
+    """Tests reuse schema names across tenants and change tenant settings mid-test."""
+    settings.ROLLCALL_TENANT_CACHE_SECONDS = 0
+
+
 @pytest.fixture
 def acme(tenant_a) -> TenantRef:  # type: ignore[no-untyped-def]
     return TenantRef.of(tenant_a)

@@ -66,8 +66,7 @@ class Receiver:
 
     @property
     def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def on(self, path: str, *statuses: int, then: int = 200) -> str:
         with self.lock:
@@ -193,7 +192,9 @@ class Worker:
         ]
         if self.beat:
             command += ["-B", "--schedule", str(self.logfile.with_suffix(".beat"))]
-        self.redis.delete(*self._heartbeat_keys() or ["-"])
+        stale = self._heartbeat_keys()
+        if stale:
+            self.redis.delete(*stale)
         with self.logfile.open("ab") as log:
             self.proc = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(self._ready, timeout=ready_timeout, interval=0.1, what=f"worker {self.name} heartbeat ({self.logfile})")

@@ -13,12 +13,12 @@ from tenants.models import ApiKey, Tenant
 from tenants.services import create_api_key
 from tests.provisioning.support import make_user
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.provisioning.urls")]
+pytestmark = pytest.mark.django_db
 
 
-def get(key: str | None, **params: object):
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}
-    return Client().get("/api/v1/events", params, **headers)
+def get(key: str | None, **params: str | int):
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return Client().get("/api/v1/events", params, headers=headers)
 
 
 @pytest.fixture

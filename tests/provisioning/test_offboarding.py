@@ -27,8 +27,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _latency_count() -> float:
-    raw = redis_client().hgetall(PREFIX + DEPROVISION_LATENCY.name)
-    return sum(float(v) for k, v in raw.items() if not k.decode().endswith("|_sum"))
+    raw: dict[bytes, bytes] = redis_client().hgetall(PREFIX + DEPROVISION_LATENCY.name)  # type: ignore[assignment]
+    return sum((float(v) for k, v in raw.items() if not k.decode().endswith("|_sum")), 0.0)
 
 
 def test_deactivation_revokes_sessions_tokens_and_grant_and_records_the_proof(

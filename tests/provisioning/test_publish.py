@@ -49,7 +49,7 @@ def test_redis_down_costs_a_request_nothing_and_raises_nothing(settings):
         started = time.monotonic()
         for _ in range(20):
             dispatch.request_dispatch("t_alpha")
-        assert dispatch.request_webhook_delivery("t_alpha") is False
+        assert dispatch.request_outbound("t_alpha") is False
         assert time.monotonic() - started < 1.0
     finally:
         dispatch._down_until = 0.0
@@ -77,10 +77,20 @@ def test_an_unreachable_broker_costs_at_most_one_short_timeout(settings):
 
 def test_webhook_and_email_wake_ups_are_coalesced_per_tenant_too(broker):
     for _ in range(50):
-        dispatch.request_webhook_delivery("t_alpha")
-        dispatch.request_email_delivery("t_alpha")
+        dispatch.request_outbound("t_alpha")
     tasks = [m["headers"]["task"] for m in _queued(broker, dispatch.OUTBOUND_QUEUE)]
-    assert sorted(tasks) == [dispatch.SEND_EMAILS_TASK, dispatch.SEND_WEBHOOKS_TASK]
-    dispatch.clear_request(dispatch.WEBHOOKS_KEY, "t_alpha")  # what a sender does before claiming
-    dispatch.request_webhook_delivery("t_alpha")
-    assert len(_queued(broker, dispatch.OUTBOUND_QUEUE)) == 3
+    assert tasks == [dispatch.SEND_OUTBOUND_TASK]
+    dispatch.clear_request(dispatch.OUTBOUND_KEY, "t_alpha")  # what a sender does before claiming
+    dispatch.request_outbound("t_alpha")
+    assert len(_queued(broker, dispatch.OUTBOUND_QUEUE)) == 2
+
+
+def test_retry_wake_ups_do_not_multiply(broker):
+    """Every sender run that sees pending retries asks for a wake-up; only one stays scheduled,
+    unless a new one is due clearly earlier."""
+    for _ in range(10):
+        dispatch.schedule_outbound("t_alpha", countdown=30)
+    dispatch.schedule_outbound("t_alpha", countdown=2)  # much earlier: scheduled as well
+    messages = _queued(broker, dispatch.OUTBOUND_QUEUE)
+    assert len(messages) == 2
+    assert all(_args(m) == ["t_alpha", None, True] for m in messages)

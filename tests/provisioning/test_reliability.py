@@ -129,7 +129,7 @@ def assert_in_order_and_once(tenant: TenantRef) -> list[Event]:
         for seq, name in HandlerRun.objects.values_list("seq", "handler"):
             runs.setdefault(seq, []).append(name)
     assert all(e.handled_at is not None for e in events)
-    handled = [e.handled_at for e in events]
+    handled = [e.handled_at.timestamp() for e in events if e.handled_at is not None]
     assert handled == sorted(handled), "a later event was handled before an earlier one"
     for event in events:
         expected = {h.name for h in handlers_for(EventType(event.type))}
@@ -220,7 +220,9 @@ def test_the_same_event_delivered_twice_takes_effect_once(broker, shared_worker,
             Event.objects.filter(seq=created.seq).update(handled_at=None)
         for _ in range(2):
             assert dispatch.schedule_dispatch(tenant.schema_name)
-            assert dispatch.publish(dispatch.SEND_WEBHOOKS_TASK, [tenant.schema_name, [delivery.pk]], queue=dispatch.OUTBOUND_QUEUE)
+            assert dispatch.publish(
+                dispatch.SEND_OUTBOUND_TASK, [tenant.schema_name, [delivery.pk]], queue=dispatch.OUTBOUND_QUEUE
+            )
         wait_for(lambda: all_handled(tenant), timeout=WAIT, what="the redelivered event")
         time.sleep(0.5)  # let the duplicate send tasks run
         assert len(receiver.hits("/h")) == 1

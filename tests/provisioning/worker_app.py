@@ -37,7 +37,7 @@ if GATE_DIR:
         """For users titled "gate": note the entry, then wait until the test opens the gate."""
         if (ctx.payload.get("user") or {}).get("title") != GATE_TITLE:
             return
-        gate = Path(GATE_DIR)
+        gate = Path(str(GATE_DIR))
         with (gate / "entered").open("a") as log:
             log.write(f"{ctx.seq}\n")
         deadline = time.monotonic() + GATE_TIMEOUT_SECONDS
