@@ -20,6 +20,7 @@ database 13, flushed) else the embedded Redis. Results: bench/results/event_pipe
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.server
 import json
 import os
@@ -285,45 +286,73 @@ def wait_until(predicate: Any, timeout: float, what: str) -> bool:
     return False
 
 
-def create_users(tenants: list[Any], count: int, *, rate: float | None, prefix: str, threads: int = 2) -> float:
-    """Create `count` users round-robin over the tenants, at `rate`/s total (None: as fast as possible)."""
+def create_users(tenants: list[Any], count: int, *, rate: float | None, prefix: str, writers: int = 2) -> float:
+    """Create `count` users round-robin over the tenants, at `rate`/s total (None: as fast as possible).
+
+    Writers are separate processes, not threads: with threads the generator itself is GIL-bound
+    and cannot offer 200 events/s on a 2-core machine while the workers run. They are spawned,
+    not forked, because a forked child would share the parent's broker and database sockets.
+    Returns the seconds from the moment every writer was ready to the last commit.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    ready = context.Barrier(writers + 1)
+    per_writer_rate = rate / writers if rate else None
+    pool = [
+        # Plain dicts: unpickling a TenantRef would import models before the child's django.setup().
+        context.Process(
+            target=_write_users,
+            args=([dataclasses.asdict(t) for t in tenants], i, writers, count, per_writer_rate, prefix, ready),
+        )
+        for i in range(writers)
+    ]
+    for proc in pool:
+        proc.start()
+    ready.wait(timeout=120)
+    started = time.monotonic()
+    for proc in pool:
+        proc.join()
+        if proc.exitcode != 0:
+            raise RuntimeError(f"writer process exited with {proc.exitcode}")
+    return time.monotonic() - started
+
+
+def _write_users(
+    tenant_fields: list[dict[str, Any]], writer: int, writers: int, count: int, rate: float | None, prefix: str, ready: Any
+) -> None:
+    """One writer process: every `writers`-th user from `writer`, paced to `rate`/s."""
+    import django
+
+    django.setup()
     from django.db import connection as db
+    from django.utils import timezone
 
     from directory.users import ChangeContext, create_user
     from provisioning.outbox import Actor
-    from provisioning.tenancy import tenant_schema
+    from provisioning.tenancy import TenantRef, tenant_schema
 
+    tenants = [TenantRef(**fields) for fields in tenant_fields]
+    db.ensure_connection()  # connect before the clock starts
+    ready.wait(timeout=120)
     started = time.monotonic()
-    per_thread_rate = rate / threads if rate else None
-
-    def run(worker: int) -> None:
-        from django.utils import timezone
-
-        for n in range(worker, count, threads):
-            if per_thread_rate:
-                due = started + (n // threads) / per_thread_rate
-                delay = due - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-            tenant = tenants[n % len(tenants)]
-            ctx = ChangeContext(actor=Actor(kind="scim", id="bench", requested_at=timezone.now()))
-            with tenant_schema(tenant):
-                create_user(
-                    resource={
-                        "userName": f"{prefix}-{n}@bench.test",
-                        "name": {"givenName": "Bench", "familyName": str(n)},
-                        "emails": [{"value": f"{prefix}-{n}@bench.test", "primary": True}],
-                    },
-                    ctx=ctx,
-                )
-        db.close()
-
-    pool = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    return time.monotonic() - started
+    for n in range(writer, count, writers):
+        if rate:
+            delay = started + (n // writers) / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        tenant = tenants[n % len(tenants)]
+        ctx = ChangeContext(actor=Actor(kind="scim", id="bench", requested_at=timezone.now()))
+        with tenant_schema(tenant):
+            create_user(
+                resource={
+                    "userName": f"{prefix}-{n}@bench.test",
+                    "name": {"givenName": "Bench", "familyName": str(n)},
+                    "emails": [{"value": f"{prefix}-{n}@bench.test", "primary": True}],
+                },
+                ctx=ctx,
+            )
+    db.close()
 
 
 def steady(rate: float, workers: int, tenants: list[Any], arrivals: Arrivals, args: argparse.Namespace) -> dict[str, Any]:
@@ -334,7 +363,7 @@ def steady(rate: float, workers: int, tenants: list[Any], arrivals: Arrivals, ar
     arrivals.clear()
     base = last_seqs(tenants)
     total = int(rate * args.seconds)
-    write_s = create_users(tenants, total, rate=rate, prefix=f"steady-w{workers}-r{rate:.0f}", threads=args.writers)
+    write_s = create_users(tenants, total, rate=rate, prefix=f"steady-w{workers}-r{rate:.0f}", writers=args.writers)
     wait_until(lambda: unhandled(tenants, base) == 0, 120, "steady events")
     wait_until(lambda: arrivals.count() >= total, 120, "steady webhooks")
     rows = handled_rows(tenants, base)
@@ -401,7 +430,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each latency phase")
     parser.add_argument("--backlog", type=int, default=2000)
     parser.add_argument("--tenants", type=int, default=4)
-    parser.add_argument("--writers", type=int, default=2, help="writer threads in the latency phase")
+    parser.add_argument("--writers", type=int, default=4, help="writer processes (load generator)")
     parser.add_argument("--workers", default="1,2", help="comma-separated worker process counts")
     parser.add_argument(
         "--split-queues",

@@ -115,13 +115,17 @@ ALL_METRICS: tuple[Counter | Gauge | Histogram, ...] = (
 )
 
 
+def _text(key: bytes | str) -> str:
+    return key.decode() if isinstance(key, bytes) else key
+
+
 class RedisCollector:
     """A prometheus_client collector that reads the Redis-held metrics."""
 
     def collect(self):  # type: ignore[no-untyped-def]
         client = redis_client()
         for metric in ALL_METRICS:
-            raw = {k.decode(): float(v) for k, v in client.hgetall(PREFIX + metric.name).items()}
+            raw = {_text(k): float(v) for k, v in client.hgetall(PREFIX + metric.name).items()}
             if isinstance(metric, Counter):
                 family = CounterMetricFamily(metric.name.removesuffix("_total"), metric.help, labels=None)
                 for lk, value in sorted(raw.items()):

@@ -73,6 +73,10 @@ TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 # The migrated schema that new tenants are cloned from (see tenants/schema_clone.py).
 TENANT_TEMPLATE_SCHEMA = "tenant_template"
+# Issue `SET search_path` once per set_tenant() instead of before every query. Safe because
+# nothing changes search_path behind django-tenants' back (rollcall_clone_schema restores it)
+# and a rolled-back SET is forgotten by the backend's rollback hooks.
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "config.middleware.RequestTimingMiddleware",
@@ -151,7 +155,7 @@ SCIM_MAX_BODY = env_int("ROLLCALL_SCIM_MAX_BODY", 4_194_304)
 SCIM_DOCUMENTATION_URI = f"{PUBLIC_BASE_URL}/docs/scim"
 
 # --- REST framework (Events API) -------------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, object] = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],

@@ -9,11 +9,13 @@ users without a title, as RFC 7644's "not" requires.
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import reduce
 from typing import Any
 
 from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, TextField, Value, When
@@ -54,6 +56,9 @@ STRING_OPS = {
 }
 NOTHING = Q(pk__in=[])
 EVERYTHING = ~Q(pk__in=[])
+# Resources render meta.created/lastModified truncated to milliseconds (directory.serialize);
+# filters compare against what clients see, so `meta.lastModified eq "<a rendered value>"` matches.
+RENDERED_PRECISION = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,9 @@ class Target:
     type: str  # string boolean integer decimal dateTime uuid
     case_exact: bool
     nullable: bool
+    # UserValue stores an absent type/value/display as "": such a value is unassigned, so it is
+    # neither `lt "b"` nor `co ""` (nor anything but `ne`), as for an absent JSON sub-attribute.
+    empty_is_unassigned: bool = False
 
 
 def _json_text(*keys: str) -> Expression:
@@ -93,7 +101,8 @@ def _coerce(value: Any, target: Target, attr_name: str) -> Any:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             raise invalid_filter(f"{value!r} is not a valid xsd:dateTime") from None
-        return parsed
+        # No offset: UTC, the zone every rendered dateTime is in (and what scim.filter.evaluate assumes).
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
     if target.type in {"integer", "decimal"}:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise invalid_filter(f"{attr_name} is numeric")
@@ -119,17 +128,14 @@ def _compare(target: Target, op: str, raw_value: Any, attr_name: str) -> Q:
             return _present(target)
         raise invalid_filter(f"{op} cannot compare with null")
     if target.type == "uuid":
-        try:
-            value = uuid.UUID(value)
-        except ValueError:
-            # Not a possible id: eq matches nothing, ne everything; other ops compare as text.
-            if op == "eq":
-                return NOTHING
-            if op == "ne":
-                return EVERYTHING
-            return _compare(Target(Cast(target.expression, TextField()), "string", True, False), op, raw_value, attr_name)
+        as_text = Target(Cast(target.expression, TextField()), "string", target.case_exact, False)
         if op not in {"eq", "ne"}:
-            return _compare(Target(Cast(target.expression, TextField()), "string", True, False), op, str(value), attr_name)
+            return _compare(as_text, op, value, attr_name)
+        parsed = _rendered_uuid(value, target.case_exact)
+        if parsed is None:
+            # Not how any id renders: eq matches nothing, ne everything.
+            return NOTHING if op == "eq" else EVERYTHING
+        value = parsed
     lhs: Any = target.expression
     if target.type == "string" and not target.case_exact:
         lhs = Lower(lhs)
@@ -141,15 +147,70 @@ def _compare(target: Target, op: str, raw_value: Any, attr_name: str) -> Q:
         lhs = Cast(lhs, output_field=_decimal_field())
     if target.type == "dateTime" and not isinstance(target.expression, F):
         raise invalid_filter(f"{attr_name} cannot be compared as a dateTime")
+    if target.type == "dateTime" and op in ORDERING_OPS | {"eq", "ne"}:
+        return _compare_rendered_instant(lhs, op, value)
+    assigned = _assigned(target, lhs)
     if op == "ne":
         matched = Q(Exact(lhs, value))
-        return ~(matched & Q(IsNull(lhs, False))) if target.nullable else ~matched
+        return ~(matched & assigned) if assigned is not None else ~matched
     if op not in STRING_OPS:
         raise invalid_filter(f"unknown operator {op!r}")
     if op in {"co", "sw", "ew"} and target.type not in {"string", "uuid"}:
         raise invalid_filter(f"{op} needs a string attribute; {attr_name} is {target.type}")
     q = Q(STRING_OPS[op](lhs, value))
-    return q & Q(IsNull(lhs, False)) if target.nullable else q
+    return q & assigned if assigned is not None else q
+
+
+def _assigned(target: Target, lhs: Any) -> Q | None:
+    """The condition for the target to hold a value, when it may not (None: it always does)."""
+    q = Q(IsNull(lhs, False)) if target.nullable else None
+    if target.empty_is_unassigned:
+        not_empty = ~Q(Exact(target.expression, ""))
+        q = not_empty if q is None else q & not_empty
+    return q
+
+
+def _rendered_uuid(value: str, case_exact: bool) -> uuid.UUID | None:
+    """The UUID a filter value names if it is spelled as ids render (lower-case, hyphenated).
+
+    uuid.UUID also reads "{...}", "urn:uuid:..." and unhyphenated forms, which are different
+    strings; `id` is caseExact (RFC 7643 §3.1), so "ABC..." is not the id "abc..." either.
+    """
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        return None
+    return parsed if str(parsed) == (value if case_exact else value.lower()) else None
+
+
+def _compare_rendered_instant(lhs: Any, op: str, value: datetime) -> Q:
+    """Compare a timestamp column as rendered (truncated to RENDERED_PRECISION), as index-friendly ranges."""
+    floor = value.replace(microsecond=value.microsecond - value.microsecond % 1000)
+    ceil = floor if floor == value else floor + RENDERED_PRECISION
+    if op in {"eq", "ne"}:
+        same = Q(GreaterThanOrEqual(lhs, value)) & Q(LessThan(lhs, value + RENDERED_PRECISION))
+        matched = same if floor == value else NOTHING
+        return matched if op == "eq" else ~matched
+    return {
+        "gt": lambda: Q(GreaterThanOrEqual(lhs, floor + RENDERED_PRECISION)),
+        "ge": lambda: Q(GreaterThanOrEqual(lhs, ceil)),
+        "lt": lambda: Q(LessThan(lhs, ceil)),
+        "le": lambda: Q(LessThan(lhs, floor + RENDERED_PRECISION)),
+    }[op]()
+
+
+def _any_value(expr: Filter, build: Callable[[Target, str], Q], exists: Callable[[Callable[[Target, str], Q]], Q]) -> Q:
+    """A leaf on a multi-valued attribute: some value matches (RFC 7644 §3.4.2.2).
+
+    `ne` is the negation of `eq`, as in scim.filter.evaluate: `emails.value ne "x"` matches
+    resources with no value "x" (including those without emails), not those with some other value.
+    Likewise `eq null` matches resources without any assigned value.
+    """
+    if isinstance(expr, Comparison) and expr.op == "ne" and expr.value is not None:
+        return ~exists(lambda t, name: _compare(t, "eq", expr.value, name))
+    if isinstance(expr, Comparison) and expr.op == "eq" and expr.value is None:
+        return ~exists(lambda t, name: _present(t))
+    return exists(build)
 
 
 def _decimal_field() -> DecimalField:
@@ -219,13 +280,14 @@ def _value_row_target(attribute: Attribute, sub: Attribute | None) -> Target:
     sub_name = sub.name if sub else "value"
     leaf = sub or attribute.sub("value") or attribute
     if sub_name == "type":
-        return Target(F("type"), "string", False, False)
+        return Target(F("type"), "string", False, False, empty_is_unassigned=True)
     if sub_name == "primary":
         return Target(F("primary"), "boolean", True, False)
     if sub_name == "value":
-        return Target(F("value"), "string" if leaf.type not in {"boolean"} else leaf.type, leaf.case_exact, False)
+        value_type = "string" if leaf.type not in {"boolean"} else leaf.type
+        return Target(F("value"), value_type, leaf.case_exact, False, empty_is_unassigned=value_type == "string")
     if sub_name == "display":
-        return Target(F("display"), "string", False, False)
+        return Target(F("display"), "string", False, False, empty_is_unassigned=True)
     return Target(KeyTextTransform(sub_name, "extra"), leaf.type, leaf.case_exact, True)
 
 
@@ -284,18 +346,21 @@ class UserFilterCompiler(_Compiler):
         return special if special is not None else super().compile(expr)
 
     def leaf(self, path: AttrPath, build: Callable[[Target, str], Q], expr: Filter) -> Q:
+        present_complex = _complex_present(self.rtype, path) if isinstance(expr, Present) else None
+        if present_complex is not None:
+            return present_complex
         attribute, sub, target, name = _user_attr_target(self.rtype, path)
         if target is not None:
             if target.type == "resourceType":
                 return _resource_type_match(expr, "User")
             return build(target, name)
         if attribute.name == "groups":
-            return _groups_exists(sub, build)
+            return _any_value(expr, build, lambda b: _groups_exists(sub, b))
         if attribute.name.lower() in USER_MULTI_VALUED:
             row_target = _value_row_target(attribute, sub)
             if isinstance(expr, Present) and sub is None:
                 return _values_exists(attribute, Q())
-            return _values_exists(attribute, build(row_target, name))
+            return _any_value(expr, build, lambda b: _values_exists(attribute, b(row_target, name)))
         raise invalid_filter(f"{name} cannot be filtered")
 
     def value_filter(self, expr: ValueFilter) -> Q:
@@ -308,6 +373,16 @@ class UserFilterCompiler(_Compiler):
             # A value filter on a singular complex attribute (manager[value eq "x"]): same as its sub-filter.
             return _SingularComplexCompiler(self.rtype, resolved.schema.id, attribute).compile(expr.filter)
         return _values_exists(attribute, _ElementCompiler(attribute).compile(expr.filter))
+
+
+def _complex_present(rtype: ResourceType, path: AttrPath) -> Q | None:
+    """`name pr`, `manager pr`: a singular complex attribute with some present sub-attribute."""
+    resolved = resolve_path(rtype, path)
+    attribute = resolved.attribute
+    if resolved.sub is not None or attribute.type != "complex" or attribute.multi_valued or attribute.name == "meta":
+        return None
+    targets = [_simple_user_target(resolved.schema.id, attribute, sub) for sub in attribute.sub_attributes]
+    return reduce(operator.or_, (_present(t) for t in targets if t is not None))
 
 
 def _resource_type_match(expr: Filter, resource_type: str) -> Q:
@@ -370,7 +445,7 @@ def _groups_exists(sub: Attribute | None, build: Callable[[Target, str], Q]) -> 
     sub_name = sub.name if sub else "value"
     rows = Membership.objects.filter(user=OuterRef("pk"))
     if sub_name == "value":
-        return Q(Exists(rows.filter(build(Target(F("group_id"), "uuid", True, False), "groups.value"))))
+        return Q(Exists(rows.filter(build(Target(F("group_id"), "uuid", False, False), "groups.value"))))
     if sub_name == "display":
         return Q(Exists(rows.filter(build(Target(F("group__display_name"), "string", False, False), "groups.display"))))
     if sub_name == "type":
@@ -388,7 +463,7 @@ class _GroupsElementCompiler(_Compiler):
         if sub is None:
             raise invalid_filter(f"groups has no sub-attribute {path}")
         if sub.name == "value":
-            return build(Target(F("group_id"), "uuid", True, False), "groups.value")
+            return build(Target(F("group_id"), "uuid", False, False), "groups.value")
         if sub.name == "display":
             return build(Target(F("group__display_name"), "string", False, False), "groups.display")
         raise invalid_filter(f"groups.{sub.name} cannot be filtered")
@@ -402,7 +477,7 @@ class _GroupsElementCompiler(_Compiler):
 
 def _member_target(sub_name: str) -> Target:
     if sub_name == "value":
-        return Target(Coalesce(F("user_id"), F("child_group_id")), "uuid", True, False)
+        return Target(Coalesce(F("user_id"), F("child_group_id")), "uuid", False, False)
     if sub_name == "display":
         return Target(
             Coalesce(F("user__display_name"), F("child_group__display_name"), output_field=TextField()),
@@ -473,7 +548,8 @@ class GroupFilterCompiler(_Compiler):
             rows = Membership.objects.filter(group=OuterRef("pk"))
             if isinstance(expr, Present) and sub is None:
                 return Q(Exists(rows))
-            return Q(Exists(rows.filter(build(_member_target(sub.name if sub else "value"), name))))
+            member = _member_target(sub.name if sub else "value")
+            return _any_value(expr, build, lambda b: Q(Exists(rows.filter(b(member, name)))))
         if attribute.multi_valued or attribute.type == "complex":
             raise invalid_filter(f"{name} cannot be filtered")
         return build(Target(_json_text(name), attribute.type, attribute.case_exact, True), name)

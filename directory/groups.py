@@ -8,14 +8,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from directory import selectors
 from directory.filtering import compile_member_filter
 from directory.models import DirectoryGroup, DirectoryUser, Membership
-from directory.users import ChangeContext, check_version, uniqueness_guard
+from directory.users import ChangeContext, change_transaction, check_version, uniqueness_guard
 from provisioning.event_types import EventType
 from provisioning.outbox import NewEvent, append_events
 from scim.errors import invalid_value, not_found
@@ -209,7 +208,7 @@ def create_group(*, resource: Mapping[str, Any], ctx: ChangeContext) -> Director
     _apply_columns(group, stored)
 
     def write() -> DirectoryGroup:
-        with transaction.atomic():
+        with change_transaction():
             group.save(force_insert=True)
             delta = MemberDelta()
             _add_members(group, resource.get("members") or [], delta)
@@ -253,7 +252,7 @@ def replace_group(
     *, group_id: str, resource: Mapping[str, Any], if_match: str | None, ctx: ChangeContext
 ) -> DirectoryGroup:
     def write() -> DirectoryGroup:
-        with transaction.atomic():
+        with change_transaction():
             group = _locked_group(group_id, if_match)
             merged = _storable(merge_for_replace(group.resource, _storable(resource), GROUP))
             delta = MemberDelta()
@@ -269,7 +268,7 @@ def patch_group(
     attribute_ops, member_changes = split_member_operations(operations, quirks)
 
     def write() -> DirectoryGroup:
-        with transaction.atomic():
+        with change_transaction():
             group = _locked_group(group_id, if_match)
             old = group.resource
             new = _storable(apply_patch(old, attribute_ops, GROUP, quirks)) if attribute_ops else old
@@ -282,7 +281,7 @@ def patch_group(
 
 
 def delete_group(*, group_id: str, if_match: str | None, ctx: ChangeContext) -> None:
-    with transaction.atomic():
+    with change_transaction():
         group = _locked_group(group_id, if_match)
         members = list(Membership.objects.filter(group=group).values_list("user_id", flat=True))
         payload = {"group": group_payload(group), "member_user_ids": [str(m) for m in members if m]}

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-from django.db import connection
-
 from directory.mapping import DEFAULT_MAPPING
 from directory.models import AttributeMapping
+from tenants.db import tenant_connection
 
 CACHE_SECONDS = 30.0
 _cache: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
@@ -27,7 +26,7 @@ def profile_defaults(idp: str) -> dict[str, str]:
 
 def effective_mapping(idp: str) -> dict[str, str]:
     """Tenant overrides on top of the IdP profile's defaults; cached briefly per process."""
-    key = (connection.schema_name, idp)
+    key = (tenant_connection().schema_name, idp)
     hit = _cache.get(key)
     now = time.monotonic()
     if hit and now - hit[0] < CACHE_SECONDS:
@@ -43,5 +42,5 @@ def effective_mapping(idp: str) -> dict[str, str]:
 
 def forget_mapping() -> None:
     """Drop cached mappings of the current schema (after the tenant edits its mapping)."""
-    for key in [k for k in _cache if k[0] == connection.schema_name]:
+    for key in [k for k in _cache if k[0] == tenant_connection().schema_name]:
         del _cache[key]

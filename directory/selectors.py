@@ -109,13 +109,18 @@ class Page:
 
 
 def page(qs: QuerySet[Any], *, order_by: Sequence[Any], start_index: int, count: int) -> Page:
-    """One page of `qs` (1-based start_index) plus the total, in two queries (one when count is 0)."""
-    total = qs.count()
-    if count == 0 or start_index > total:
-        return Page(total=total, rows=[])
+    """One page of `qs` (1-based start_index) plus the total, in at most two queries.
+
+    The rows come first: a page that is neither full nor empty past the start is the last one, so
+    the total follows from it without a COUNT (a filter by userName, the last page of a sweep).
+    """
+    if count == 0:
+        return Page(total=qs.count(), rows=[])
     offset = start_index - 1
     rows = list(qs.order_by(*order_by)[offset : offset + count])
-    return Page(total=total, rows=rows)
+    if len(rows) < count and (rows or offset == 0):
+        return Page(total=offset + len(rows), rows=rows)
+    return Page(total=qs.count(), rows=rows)
 
 
 def users_matching(condition: Q) -> QuerySet[DirectoryUser]:

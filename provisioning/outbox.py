@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from provisioning.event_types import EventType
 from provisioning.models import Event
+from tenants.db import tenant_connection
 
 _ALLOCATE_SQL = "UPDATE provisioning_eventcounter SET value = value + %s WHERE id = 1 RETURNING value"
 
@@ -56,7 +57,7 @@ def append_events(events: Sequence[NewEvent], *, actor: Actor) -> list[Event]:
         cursor.execute(_ALLOCATE_SQL, [len(events)])
         row = cursor.fetchone()
     if row is None:
-        raise RuntimeError(f"event counter row missing in schema {connection.schema_name}")
+        raise RuntimeError(f"event counter row missing in schema {tenant_connection().schema_name}")
     last_seq = int(row[0])
     now = timezone.now()
     rows = [
@@ -74,7 +75,7 @@ def append_events(events: Sequence[NewEvent], *, actor: Actor) -> list[Event]:
         for index, event in enumerate(events)
     ]
     Event.objects.bulk_create(rows)
-    schema_name = connection.schema_name
+    schema_name = tenant_connection().schema_name
     transaction.on_commit(lambda: _request_dispatch(schema_name))
     return rows
 

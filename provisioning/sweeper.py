@@ -17,6 +17,7 @@ from django.db import connection
 from config import metrics
 from provisioning import dispatch
 from provisioning.tenancy import TenantRef, ready_tenants, tenant_schema
+from tenants.db import tenant_connection
 
 log = logging.getLogger(__name__)
 CHUNK = 200
@@ -71,7 +72,7 @@ class SweepReport:
 
 def sweep() -> SweepReport:
     """Re-dispatch every ready tenant with pending events; wake senders for due deliveries."""
-    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    tenant_connection().set_schema_to_public()
     tenants = ready_tenants()
     backlogs = scan_backlogs([t.schema_name for t in tenants])
     dispatched: list[str] = []

@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
 from django_tenants.utils import schema_context
 
 from provisioning.conf import pipeline_config
+from tenants.db import tenant_connection
 from tenants.models import Tenant
 
 
@@ -69,4 +69,4 @@ def tenant_schema(tenant: TenantRef) -> Iterator[TenantRef]:
 
 def current_schema() -> str:
     """The schema the default connection is set to (django-tenants' attribute)."""
-    return str(connection.schema_name)  # type: ignore[attr-defined]
+    return tenant_connection().schema_name

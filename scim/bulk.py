@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from scim.endpoints import ENDPOINTS, ResourceEndpoint, ScimCall
 from scim.errors import ScimError, invalid_syntax, invalid_value
@@ -96,7 +97,16 @@ def _target(path: str) -> tuple[ResourceEndpoint, str | None]:
 
 
 def _run(op: Operation, call: ScimCall) -> tuple[int, Any, str | None]:
-    """Run one operation; returns (status, row or None, location)."""
+    """Run one operation in its own transaction (a savepoint when nested); returns (status, row or None, location).
+
+    The services add no savepoint of their own, so this is what lets a failed operation roll back
+    alone while the others go on.
+    """
+    with transaction.atomic():
+        return _apply(op, call)
+
+
+def _apply(op: Operation, call: ScimCall) -> tuple[int, Any, str | None]:
     if op.method not in METHODS:
         raise invalid_value(f"unsupported bulk method {op.method!r}")
     endpoint, resource_id = _target(op.path)

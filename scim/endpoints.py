@@ -66,6 +66,8 @@ class ResourceEndpoint:
     rtype: ResourceType
     model: type[Model]
     expensive_attribute: str  # groups (User) / members (Group): only queried when returned
+    # True when a resource that was just created cannot have the expensive attribute yet.
+    created_without_expensive = False
 
     # -- hooks -----------------------------------------------------------------------------
     def compile_filter(self, expr: Filter) -> Q:
@@ -95,8 +97,10 @@ class ResourceEndpoint:
     patch_returns_body = True
 
     # -- shared behaviour ------------------------------------------------------------------
-    def render(self, row: Any, call: ScimCall, query_attrs=None, excluded=None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        expand = _wants(self.expensive_attribute, query_attrs, excluded)
+    def render(self, row: Any, call: ScimCall, query_attrs=None, excluded=None, created=False) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        expand = _wants(self.expensive_attribute, query_attrs, excluded) and not (
+            created and self.created_without_expensive
+        )
         doc = self.documents([row], call, expand)[0]
         return project(doc, self.rtype, attributes=query_attrs, excluded=excluded)
 
@@ -108,7 +112,7 @@ class ResourceEndpoint:
 
     def single_response(self, row: Any, call: ScimCall, status: int = 200) -> HttpResponse:
         attrs, excluded = self.projection_params(call)
-        doc = self.render(row, call, attrs, excluded)
+        doc = self.render(row, call, attrs, excluded, created=status == 201)
         headers = {"ETag": etag(row.version)}
         if status == 201:
             headers["Location"] = doc.get("meta", {}).get("location") or self.documents([row], call, False)[0]["meta"]["location"]
@@ -196,6 +200,7 @@ class UserEndpoint(ResourceEndpoint):
     rtype = USER
     model = DirectoryUser
     expensive_attribute = "groups"
+    created_without_expensive = True  # groups is readOnly: a new user is in no group yet
 
     def compile_filter(self, expr: Filter) -> Q:
         return compile_user_filter(expr)

@@ -3,24 +3,35 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Union
+
+from scim.errors import ScimError
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 50
 COMPARE_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
 ORDER_OPS = frozenset({"gt", "ge", "lt", "le"})
+# Lone surrogates cannot be encoded and PostgreSQL text cannot hold NUL: no stored value has them.
+_UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
 
 
-class FilterError(ValueError):
+class FilterError(ScimError, ValueError):
     """A malformed filter (400 invalidFilter)."""
 
+    def __init__(self, detail: str) -> None:
+        super().__init__(400, detail, "invalidFilter")
 
-class PathError(ValueError):
+
+class PathError(ScimError, ValueError):
     """A malformed attribute or PATCH path (400 invalidPath)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(400, detail, "invalidPath")
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,18 @@ def _tokenize(text: str) -> list[_Token]:
     return tokens
 
 
+def _balanced(node: type[And] | type[Or], terms: list[Filter]) -> Filter:
+    """Join a chain `a and b and c ...` as a balanced tree.
+
+    and/or are associative, and a left-deep tree of the ~1000 terms that fit in MAX_LENGTH
+    would exhaust the recursion limit of every tree walker (to_text, evaluate, the Q compiler).
+    """
+    if len(terms) == 1:
+        return terms[0]
+    mid = len(terms) // 2
+    return node(_balanced(node, terms[:mid]), _balanced(node, terms[mid:]))
+
+
 class _Parser:
     def __init__(self, text: str, tokens: list[_Token]) -> None:
         self.text = text
@@ -167,18 +190,18 @@ class _Parser:
         return expr
 
     def or_expr(self, in_brackets: bool) -> Filter:
-        left = self.and_expr(in_brackets)
+        terms = [self.and_expr(in_brackets)]
         while self.keyword("or"):
             self.take()
-            left = Or(left, self.and_expr(in_brackets))
-        return left
+            terms.append(self.and_expr(in_brackets))
+        return _balanced(Or, terms)
 
     def and_expr(self, in_brackets: bool) -> Filter:
-        left = self.unary(in_brackets)
+        terms = [self.unary(in_brackets)]
         while self.keyword("and"):
             self.take()
-            left = And(left, self.unary(in_brackets))
-        return left
+            terms.append(self.unary(in_brackets))
+        return _balanced(And, terms)
 
     def unary(self, in_brackets: bool) -> Filter:
         self.depth += 1
@@ -252,11 +275,19 @@ class _Parser:
     def literal(self, tok: _Token) -> str | int | float | bool | None:
         if tok.kind == "string":
             try:
-                return str(json.loads(tok.text))
+                text = str(json.loads(tok.text))
             except ValueError:
                 raise FilterError(f"invalid string literal at position {tok.pos}") from None
+            if _UNSTORABLE_RE.search(text):
+                raise FilterError(f"string literal at position {tok.pos} holds NUL or a lone surrogate")
+            return text
         if tok.kind == "number":
-            return float(tok.text) if any(c in tok.text for c in ".eE") else int(tok.text)
+            if not any(c in tok.text for c in ".eE"):
+                return int(tok.text)
+            number = float(tok.text)
+            if not math.isfinite(number):
+                raise FilterError(f"number at position {tok.pos} is out of range")
+            return number
         if tok.kind == "word" and tok.text.lower() in {"true", "false", "null"}:
             return {"true": True, "false": False, "null": None}[tok.text.lower()]
         raise FilterError(f"expected a value at position {tok.pos}, found {tok.text!r} (strings need double quotes)")
@@ -322,7 +353,7 @@ def to_text(expr: Filter) -> str:
     return f"{expr.path}[{to_text(expr.filter)}]"
 
 
-# -- in-memory evaluation of one element (PATCH value filters) ---------------------------------
+# -- in-memory evaluation (PATCH value filters, and the reference semantics of directory.filtering) --
 
 
 def _get(obj: Mapping[str, Any], key: str) -> Any:
@@ -335,11 +366,28 @@ def _get(obj: Mapping[str, Any], key: str) -> Any:
     return None
 
 
-def _resolve(element: Mapping[str, Any], path: AttrPath) -> list[Any]:
-    value = _get(element, path.attr)
+def _container(element: Mapping[str, Any], path: AttrPath) -> Mapping[str, Any]:
+    """Extension attributes live under their schema URN; core ones (even URN-qualified) at the top."""
+    if path.urn:
+        nested = _get(element, path.urn)
+        if isinstance(nested, Mapping):
+            return nested
+    return element
+
+
+def _values(element: Mapping[str, Any], path: AttrPath) -> list[Any]:
+    value = _get(_container(element, path), path.attr)
     values = value if isinstance(value, list) else [value]
     if path.sub_attr:
         values = [_get(v, path.sub_attr) if isinstance(v, Mapping) else None for v in values]
+    return [v for v in values if v is not None]
+
+
+def _compared_values(element: Mapping[str, Any], path: AttrPath) -> list[Any]:
+    # `emails co "x"` compares the value sub-attribute of each email (RFC 7644 §3.4.2.2).
+    values = _values(element, path)
+    if path.sub_attr is None:
+        values = [_get(v, "value") if isinstance(v, Mapping) else v for v in values]
     return [v for v in values if v is not None]
 
 
@@ -347,37 +395,49 @@ def _as_datetime(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
+    # A dateTime without an offset is read as UTC, as directory.filtering does.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    return None
 
 
 def _compare_one(actual: Any, op: str, expected: Any, case_exact: bool) -> bool:
-    if isinstance(actual, bool) or isinstance(expected, bool):
+    if isinstance(actual, bool):
         if op in ORDER_OPS:
             raise FilterError(f"{op} cannot compare booleans")
-        if isinstance(actual, str) and actual.lower() in {"true", "false"}:
-            actual = actual.lower() == "true"
-        return (actual == expected) if op == "eq" else (actual != expected) if op == "ne" else False
+        if op not in {"eq", "ne"}:
+            return False
+        # Only a boolean (or "true"/"false") equals a boolean: true is not 1.
+        wanted = _as_bool(expected)
+        return (actual == wanted) == (op == "eq")
+    if isinstance(expected, bool):
+        expected = "true" if expected else "false"
     if isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
-        a, b = actual, expected
-    else:
+        if op in {"co", "sw", "ew"}:
+            return False
+        return _ordered(actual, op, expected)
+    if op not in {"co", "sw", "ew"}:
         da, db = _as_datetime(actual), _as_datetime(expected)
-        if da is not None and db is not None and op in ORDER_OPS | {"eq", "ne"}:
-            try:
-                a, b = da, db  # type: ignore[assignment]
-                return _ordered(a, op, b)
-            except TypeError:
-                pass
-        a, b = str(actual), str(expected)  # type: ignore[assignment]
-        if not case_exact:
-            a, b = a.lower(), b.lower()  # type: ignore[union-attr]
+        if da is not None and db is not None:
+            return _ordered(da, op, db)
+    a, b = str(actual), str(expected)
+    if not case_exact:
+        a, b = a.lower(), b.lower()
     if op == "co":
-        return str(b) in str(a)
+        return b in a
     if op == "sw":
-        return str(a).startswith(str(b))
+        return a.startswith(b)
     if op == "ew":
-        return str(a).endswith(str(b))
+        return a.endswith(b)
     return _ordered(a, op, b)
 
 
@@ -393,12 +453,23 @@ def _ordered(a: Any, op: str, b: Any) -> bool:
 
 
 def _present(value: Any) -> bool:
-    return value not in (None, "", [], {})
+    """RFC 7644 pr: non-null and non-empty; a complex value needs a present sub-attribute."""
+    if isinstance(value, Mapping):
+        return any(_present(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_present(v) for v in value)
+    return value is not None and value != ""
 
 
 def evaluate(
     expr: Filter, element: Mapping[str, Any], *, case_exact: Callable[[AttrPath], bool] = lambda p: False
 ) -> bool:
+    """Whether a resource (or one element of a multi-valued attribute) matches a filter.
+
+    `ne` is the negation of `eq`: it also matches when the attribute is unassigned, and on a
+    multi-valued attribute it matches when no value equals the operand (RFC 7644 §3.4.2.2
+    leaves both open). directory.filtering compiles the same semantics to SQL.
+    """
     if isinstance(expr, And):
         return evaluate(expr.left, element, case_exact=case_exact) and evaluate(expr.right, element, case_exact=case_exact)
     if isinstance(expr, Or):
@@ -406,17 +477,20 @@ def evaluate(
     if isinstance(expr, Not):
         return not evaluate(expr.expr, element, case_exact=case_exact)
     if isinstance(expr, Present):
-        return any(_present(v) for v in _resolve(element, expr.path))
+        return any(_present(v) for v in _values(element, expr.path))
     if isinstance(expr, ValueFilter):
-        items = _get(element, expr.path.attr)
+        parent = expr.path
+        items = _get(_container(element, parent), parent.attr)
         items = items if isinstance(items, list) else [items]
-        return any(isinstance(i, Mapping) and evaluate(expr.filter, i, case_exact=case_exact) for i in items)
-    values = _resolve(element, expr.path)
-    if expr.value is None:
-        return (not values) if expr.op == "eq" else bool(values)
-    if not values:
-        return expr.op == "ne"
-    exact = case_exact(expr.path)
+
+        def element_case_exact(p: AttrPath) -> bool:
+            return case_exact(AttrPath(parent.urn, parent.attr, p.attr))
+
+        return any(isinstance(i, Mapping) and evaluate(expr.filter, i, case_exact=element_case_exact) for i in items)
+    if expr.value is None:  # "eq null" means unassigned, "ne null" assigned
+        assigned = any(_present(v) for v in _compared_values(element, expr.path))
+        return assigned if expr.op == "ne" else not assigned if expr.op == "eq" else False
     if expr.op == "ne":
-        return all(_compare_one(v, "ne", expr.value, exact) for v in values)
-    return any(_compare_one(v, expr.op, expr.value, exact) for v in values)
+        return not evaluate(Comparison(expr.path, "eq", expr.value), element, case_exact=case_exact)
+    exact = case_exact(expr.path)
+    return any(_compare_one(v, expr.op, expr.value, exact) for v in _compared_values(element, expr.path))

@@ -10,7 +10,15 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from scim.errors import ScimError, invalid_syntax, invalid_value
-from scim.filter import AttrPath, Filter, FilterError, PathError, parse_attr_list, parse_attr_path, parse_filter
+from scim.filter import (
+    AttrPath,
+    Filter,
+    FilterError,
+    PathError,
+    parse_attr_list,
+    parse_attr_path,
+    parse_filter,
+)
 from scim.quirks import Quirk, QuirkLog
 
 SCIM_CONTENT_TYPE = "application/scim+json"
@@ -61,10 +69,10 @@ def query_params(request: HttpRequest, quirks: QuirkLog) -> dict[str, str]:
     if raw_query.endswith(("&", "?")) or "&&" in raw_query or (raw_query == "" and request.get_full_path().endswith("?")):
         quirks.record(Quirk.TRAILING_QUERY_SEPARATOR)
     params: dict[str, str] = {}
-    for key, value in request.GET.items():
+    for key in request.GET:
         lowered = key.lower()
         if lowered in KNOWN_QUERY_PARAMS:
-            params[lowered] = value
+            params[lowered] = str(request.GET[key])  # the last value of a repeated key
         elif key:
             quirks.record(Quirk.UNKNOWN_QUERY_PARAMETER, key)
     return params

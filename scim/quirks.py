@@ -8,10 +8,10 @@ detection can use them as evidence.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Quirk(str, Enum):
+class Quirk(StrEnum):
     OP_CAPITALISED = "op_capitalised"  # "op": "Replace" (Entra without aadOptscim062020)
     STRING_BOOLEAN = "string_boolean"  # "active": "False" (Entra, OneLogin templates)
     PATHLESS_DOTTED_KEY = "pathless_dotted_key"  # path-less value {"name.givenName": ...} (Entra flag)

@@ -32,7 +32,15 @@ def _bounded(value: Any) -> Any:
     return value
 
 
-def write(
+def write(**fields: Any) -> None:
+    """Append to the current tenant schema's request log; logging must never fail the request."""
+    try:
+        append(**fields)
+    except Exception:
+        log.exception("could not write the SCIM request log")
+
+
+def append(
     *,
     request_id: str,
     connection_id: str,
@@ -52,29 +60,30 @@ def write(
     error_detail: str,
     quirks: list[str],
 ) -> None:
-    """Append to the current tenant schema's request log; logging must never fail the request."""
-    try:
-        RequestLog.objects.create(
-            request_id=request_id,
-            connection_id=connection_id,
-            idp=idp,
-            method=method,
-            path=path[:1024],
-            query=query,
-            status=status,
-            latency_ms=latency_ms,
-            user_agent=user_agent[:512],
-            source_ip=source_ip,
-            resource_type=resource_type,
-            resource_id=resource_id[:64],
-            request_body=_bounded(redact(request_body)),
-            response_body=_bounded(response_body),
-            scim_type=scim_type,
-            error_detail=error_detail[:2000],
-            quirks=quirks,
-        )
-    except Exception:
-        log.exception("could not write the SCIM request log")
+    """Append to the current tenant schema's request log, raising on failure.
+
+    Inside the transaction of a change, a failed log row must fail (and roll back) the change:
+    swallowing the error would leave an aborted transaction whose COMMIT silently rolls back.
+    """
+    RequestLog.objects.create(
+        request_id=request_id,
+        connection_id=connection_id,
+        idp=idp,
+        method=method,
+        path=path[:1024],
+        query=query,
+        status=status,
+        latency_ms=latency_ms,
+        user_agent=user_agent[:512],
+        source_ip=source_ip,
+        resource_type=resource_type,
+        resource_id=resource_id[:64],
+        request_body=_bounded(redact(request_body)),
+        response_body=_bounded(response_body),
+        scim_type=scim_type,
+        error_detail=error_detail[:2000],
+        quirks=quirks,
+    )
 
 
 def observe(*, idp: str, method: str, resource_type: str, status: int, seconds: float) -> None:

@@ -6,7 +6,7 @@ import logging
 import time
 from datetime import datetime
 
-from django.db import connection as db
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -23,6 +23,7 @@ from scim.idp import get_profile
 from scim.idp.base import TrafficSample
 from scim.idp.detection import detect_idp
 from scim.quirks import QuirkLog
+from tenants.db import tenant_connection
 from tenants.models import ScimConnection
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,16 @@ def _route(call: ScimCall, method: str, segments: list[str]) -> HttpResponse:
     raise not_found(f"no SCIM endpoint at /{'/'.join(segments)}")
 
 
+def _writes_one_resource(method: str, segments: list[str]) -> bool:
+    """POST/PUT/PATCH/DELETE on /Users or /Groups (not /Bulk, whose operations commit one by one)."""
+    return (
+        method in {"POST", "PUT", "PATCH", "DELETE"}
+        and 1 <= len(segments) <= 2
+        and segments[0].lower() in ENDPOINTS
+        and segments[-1] != ".search"
+    )
+
+
 def _only(method: str, allowed: str) -> None:
     if method != allowed:
         error = ScimError(405, f"{method} is not supported here; allowed: {allowed}")
@@ -78,6 +89,7 @@ def scim_endpoint(request: HttpRequest, connection_id: str, scim_path: str) -> H
     segments = [s for s in scim_path.split("/") if s]
     call: ScimCall | None = None
     idp = "unknown"
+    logged = False
     try:
         auth = authenticate(request, connection_id)
         conn = auth.connection
@@ -98,8 +110,18 @@ def scim_endpoint(request: HttpRequest, connection_id: str, scim_path: str) -> H
             idp=get_profile(conn.idp),
             connection=conn,
         )
-        response = _route(call, method, segments)
         error: ScimError | None = None
+        if _writes_one_resource(method, segments):
+            # The change, its outbox events and its request-log row commit together: one commit
+            # (one WAL flush) per write. A failed write rolls back and is logged below instead.
+            with transaction.atomic():
+                response = _route(call, method, segments)
+                _log(
+                    request, call, idp, method, response.status_code, time.perf_counter() - started, None, in_change=True
+                )
+            logged = True
+        else:
+            response = _route(call, method, segments)
     except ScimError as exc:
         error = exc
         response = error_response(exc)
@@ -110,12 +132,12 @@ def scim_endpoint(request: HttpRequest, connection_id: str, scim_path: str) -> H
         error = ScimError(500, "internal error; the request was not applied and can be retried")
         response = error_response(error)
     elapsed = time.perf_counter() - started
-    if call is not None:
+    if call is not None and not logged:
         _log(request, call, idp, method, response.status_code, elapsed, error)
     request_log.observe(
         idp=idp, method=method, resource_type=call.resource_type if call else "", status=response.status_code, seconds=elapsed
     )
-    db.set_schema_to_public()
+    tenant_connection().set_schema_to_public()
     return response
 
 
@@ -123,8 +145,18 @@ def _request_time() -> datetime:
     return timezone.now()
 
 
-def _log(request: HttpRequest, call: ScimCall, idp: str, method: str, status: int, elapsed: float, error: ScimError | None) -> None:
-    request_log.write(
+def _log(
+    request: HttpRequest,
+    call: ScimCall,
+    idp: str,
+    method: str,
+    status: int,
+    elapsed: float,
+    error: ScimError | None,
+    *,
+    in_change: bool = False,
+) -> None:
+    (request_log.append if in_change else request_log.write)(
         request_id=getattr(request, "request_id", ""),
         connection_id=call.ctx.actor.id,
         idp=idp,

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
+from tenants.db import tenant_connection
+
 CLONE_FUNCTION_SQL = r"""
 CREATE OR REPLACE FUNCTION public.rollcall_clone_schema(source text, dest text) RETURNS void
 LANGUAGE plpgsql AS $fn$
@@ -20,6 +22,7 @@ DECLARE
     rec record;
     qsrc text := quote_ident(source) || '.';
     qdst text := quote_ident(dest) || '.';
+    caller_path text := current_setting('search_path');
 BEGIN
     SELECT oid INTO src FROM pg_namespace WHERE nspname = source;
     IF src IS NULL THEN
@@ -69,6 +72,9 @@ BEGIN
     LOOP
         EXECUTE replace(rec.def, ' ON ' || qsrc, ' ON ' || qdst);
     END LOOP;
+    -- Give the caller its search_path back: Django (TENANT_LIMIT_SET_CALLS) assumes the path it
+    -- last set is still in force for the rest of this transaction.
+    PERFORM set_config('search_path', caller_path, true);
 END;
 $fn$;
 """
@@ -84,7 +90,7 @@ def migrate_template(verbosity: int = 0) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     call_command("migrate_schemas", schema_name=schema, interactive=False, verbosity=verbosity)
-    connection.set_schema_to_public()
+    tenant_connection().set_schema_to_public()
 
 
 def clone_template(schema_name: str) -> None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from scim.idp import get_profile
 from tenants import secrets
+from tenants.db import tenant_connection
 from tenants.models import ScimConnection, SetupLink, Tenant
 from tenants.services import TenantError, scim_base_url
 
@@ -64,7 +65,7 @@ class ConnectionStatus:
     first_request_at: datetime | None
     last_request_at: datetime | None
     detected_idp: str
-    recent: list[dict[str, Any]]
+    recent: list[Any]  # RequestLog rows as dicts (received_at, method, path, status, ...)
 
 
 def connection_status(connection: ScimConnection, limit: int = 10) -> ConnectionStatus:
@@ -73,7 +74,7 @@ def connection_status(connection: ScimConnection, limit: int = 10) -> Connection
 
     connection.refresh_from_db(fields=["first_request_at", "last_request_at", "detected_idp"])
     previous = db.tenant if hasattr(db, "tenant") else None
-    db.set_tenant(connection.tenant)
+    tenant_connection().set_tenant(connection.tenant)
     try:
         recent = list(
             RequestLog.objects.filter(connection_id=connection.id)
@@ -82,7 +83,7 @@ def connection_status(connection: ScimConnection, limit: int = 10) -> Connection
         )
     finally:
         if previous is not None and getattr(previous, "schema_name", None):
-            db.set_tenant(previous)
+            tenant_connection().set_tenant(previous)
         else:
-            db.set_schema_to_public()
+            tenant_connection().set_schema_to_public()
     return ConnectionStatus(connection.first_request_at, connection.last_request_at, connection.detected_idp, recent)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
+from tenants.db import tenant_connection
 from tenants.schema_clone import CLONE_FUNCTION_SQL, migrate_template
 from tests.support.scim_client import ScimClient
 from tests.support.tenants import ensure_tenant
@@ -24,7 +25,7 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
 @pytest.fixture(autouse=True)
 def _public_schema_after_each_test() -> Iterator[None]:
     yield
-    connection.set_schema_to_public()
+    tenant_connection().set_schema_to_public()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ def test_requests_are_logged_with_status_latency_and_redacted_body(scim):
     entries = list(RequestLog.objects.order_by("id"))
     assert [(e.method, e.status) for e in entries] == [("POST", 201), ("GET", 400)]
     first = entries[0]
-    assert first.request_body["password"] == "[redacted]"
+    assert first.request_body is not None and first.request_body["password"] == "[redacted]"
     assert "hunter2" not in str(first.request_body)
     assert first.resource_type == "User" and first.resource_id == r["id"]
     assert first.latency_ms > 0
@@ -27,7 +27,7 @@ def test_requests_are_logged_with_status_latency_and_redacted_body(scim):
 def test_quirks_are_recorded_in_the_log(scim):
     u = scim.create_user("quirk@acme.test")
     scim.patch(f"/Users/{u['id']}", {"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]})
-    entry = RequestLog.objects.order_by("-id").first()
+    entry = RequestLog.objects.order_by("-id")[0]
     assert "op_capitalised" in entry.quirks and "string_boolean" in entry.quirks
 
 
@@ -71,3 +71,12 @@ def test_commit_schedules_dispatch_once_per_transaction(scim, django_capture_on_
     with django_capture_on_commit_callbacks() as callbacks:
         scim.create_group("Many", [scim.create_user(f"m{i}@acme.test")["id"] for i in range(3)])
     assert len(callbacks) == 4  # three user creates and one group create (with its member events)
+
+
+def test_write_and_its_log_row_commit_together_and_a_failed_write_is_still_logged(scim):
+    created = scim.create_user("two@acme.test")
+    duplicate = scim.create_user("TWO@acme.test")
+    assert duplicate.status == 409
+    rows = list(RequestLog.objects.order_by("id").values_list("method", "status", "resource_id"))
+    assert rows == [("POST", 201, created["id"]), ("POST", 409, "")]
+    assert Event.objects.count() == 1

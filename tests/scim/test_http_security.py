@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from directory.models import DirectoryUser
+from tenants.db import tenant_connection
 from tenants.models import ScimToken
 from tenants.services import create_connection, revoke_tokens, rotate_token
 from tests.support.scim_client import ScimClient
@@ -81,9 +81,9 @@ def test_tenant_a_cannot_add_tenant_b_users_to_its_groups(scim, scim_b):
 def test_data_lives_in_each_tenants_schema(scim, scim_b, tenant_a, tenant_b):
     scim.create_user("a@alpha.test")
     scim_b.create_user("b@bravo.test")
-    connection.set_tenant(tenant_a)
+    tenant_connection().set_tenant(tenant_a)
     assert list(DirectoryUser.objects.values_list("user_name", flat=True)) == ["a@alpha.test"]
-    connection.set_tenant(tenant_b)
+    tenant_connection().set_tenant(tenant_b)
     assert list(DirectoryUser.objects.values_list("user_name", flat=True)) == ["b@bravo.test"]
 
 

@@ -185,7 +185,7 @@ def test_delete_returns_204_and_then_404(scim):
     assert scim.get(f"/Users/{created['id']}").status == 404
     assert scim.delete(f"/Users/{created['id']}").status == 404
     assert UserValue.objects.count() == 0
-    assert Event.objects.order_by("-seq").first().type == "user.deleted"
+    assert Event.objects.order_by("-seq")[0].type == "user.deleted"
 
 
 def test_if_match_mismatch_is_412_and_changes_nothing(scim):
@@ -259,3 +259,15 @@ def test_method_not_allowed_is_405_with_allow(scim):
     r = scim.request("DELETE", "/Users")
     assert r.status == 405
     assert "GET" in r.headers["Allow"]
+
+
+def test_delete_removes_memberships_and_values_and_names_the_groups_in_the_event(scim):
+    from directory.models import Membership
+
+    created = scim.create_user("del@acme.test", emails=[{"value": "del@acme.test"}])
+    group = scim.create_group("Leavers", [created["id"]])
+    assert scim.delete(f"/Users/{created['id']}").status == 204
+    assert not Membership.objects.filter(group_id=group["id"]).exists()
+    assert not UserValue.objects.exists() and not DirectoryUser.objects.exists()
+    event = Event.objects.order_by("-seq")[0]
+    assert event.type == "user.deleted" and event.payload["groups"] == [group["id"]]

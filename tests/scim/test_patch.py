@@ -118,7 +118,7 @@ def test_operations_key_is_found_in_any_case() -> None:
         {"schemas": [PATCH_OP]},
         {"schemas": [PATCH_OP], "Operations": []},
         {"schemas": [PATCH_OP], "Operations": {"op": "remove", "path": "x"}},
-        _body("remove"),
+        {"schemas": [PATCH_OP], "Operations": ["remove"]},
         _body({"op": "move", "path": "title", "value": "x"}),
         _body({"path": "title", "value": "x"}),
     ],

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.test import Client
 
+from tenants.db import tenant_connection
 from tenants.models import Tenant
 from tenants.services import create_connection
 
@@ -60,15 +61,14 @@ class ScimClient:
         kwargs: dict[str, Any] = {}
         if data is not None:
             kwargs = {"data": data, "content_type": content_type}
-        response = self.client.generic(method, url, **kwargs, **extra)
+        response = self.client.generic(method, url, **kwargs, **extra)  # type: ignore[arg-type]
         # The view returns to the public schema; tests then inspect the tenant's directory.
-        from django.db import connection
 
         from tenants.models import ScimConnection
 
         conn = ScimConnection.objects.select_related("tenant").filter(pk=self.connection_id).first()
         if conn is not None:
-            connection.set_tenant(conn.tenant)
+            tenant_connection().set_tenant(conn.tenant)
         text = response.content.decode() if response.content else ""
         parsed = json.loads(text) if text else None
         return Response(response.status_code, {k: v for k, v in response.items()}, parsed)

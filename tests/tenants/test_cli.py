@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from tenants.db import tenant_connection
 from tenants.models import ApiKey, ScimConnection, ScimToken, Tenant
 from tenants.secrets import digest
 
@@ -35,7 +36,7 @@ def test_tenant_create_prints_contract_json_and_clones_a_schema():
     tenant = Tenant.objects.get(slug="acme-cli")
     assert str(tenant.id) == result["tenant_id"]
     assert tenant.schema_name in _schemas()
-    connection.set_tenant(tenant)
+    tenant_connection().set_tenant(tenant)
     from directory.models import Role
 
     assert set(Role.objects.values_list("key", flat=True)) == {"viewer", "editor", "admin"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from tenants.db import tenant_connection
+from tenants.schema_clone import clone_template
 from tenants.services import TenantError, create_tenant
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +39,7 @@ def test_clone_has_every_table_index_and_constraint_of_the_template():
 
 def test_clone_copies_seed_rows_and_identity_sequences_continue():
     tenant = create_tenant(name="Seeds", slug="seed-check").tenant
-    connection.set_tenant(tenant)
+    tenant_connection().set_tenant(tenant)
     from django.db.migrations.recorder import MigrationRecorder
 
     from provisioning.models import EventCounter
@@ -52,3 +54,13 @@ def test_failed_creation_leaves_no_schema_behind():
     create_tenant(name="Once", slug="only-once")
     with pytest.raises(TenantError):
         create_tenant(name="Twice", slug="only-once")
+
+
+def test_clone_gives_the_caller_its_search_path_back():
+    """Django sets search_path once per tenant switch (TENANT_LIMIT_SET_CALLS): the clone must not move it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW search_path")
+        before = cursor.fetchone()[0]
+        clone_template("t_search_path_check")
+        cursor.execute("SHOW search_path")
+        assert cursor.fetchone()[0] == before

@@ -1,0 +1,89 @@
+"""Rippling: a Custom App with "User Management via SCIM", driven by HR events.
+
+Confidence: low-medium (SP setup guides). Its traffic depends on the feature boxes the admin ticks.
+"""
+
+from __future__ import annotations
+
+from scim.idp.base import (
+    ENTERPRISE,
+    Behaviour,
+    Deprovision,
+    IdpProfile,
+    Paging,
+    Reactions,
+    SetupField,
+    SetupStep,
+    credentials_step,
+    mappings,
+)
+
+BEHAVIOUR = Behaviour(
+    user_filters=('userName eq "…"',),
+    group_filters=(),
+    connection_test="GET /ServiceProviderConfig",
+    user_updates=("PATCH",),
+    group_updates=("PATCH", "PUT"),  # PATCH when "Use PATCH to edit Groups" is ticked
+    paging=Paging(pages=True, page_size=None),  # when "Supports Pagination" is ticked
+    member_batch_size=None,
+    deprovision=(Deprovision.PATCH_ACTIVE_FALSE, Deprovision.DELETE),  # termination; configuration decides
+    hard_deletes=True,
+    reactions=Reactions(
+        conflict_on_create="Retries failures, so POST must be idempotent per externalId/userName: "
+        "Rollcall answers 409 uniqueness and Rippling links on its next lookup.",
+        not_found="[inferred] Reported as a sync error on the employee.",
+        throttled="[inferred] Not documented; failed requests are retried.",
+    ),
+    notes=(
+        "Lifecycle follows HR events (hire, termination, role change), not app assignment.",
+        'Only the attributes typed into "Supported SCIM Attributes" are sent.',
+    ),
+    inferred=frozenset({"user_filters", "connection_test", "user_updates", "deprovision", "hard_deletes"}),
+)
+
+PROFILE = IdpProfile(
+    key="rippling",
+    name="Rippling",
+    behaviour=BEHAVIOUR,
+    user_agents=("rippling",),  # [inferred]
+    expected_quirks=frozenset(),  # nothing non-RFC is documented
+    setup_steps=(
+        SetupStep(
+            "Create the custom app",
+            "In Rippling open Custom App (Identity Management / IT category) > Create New App. Enter the "
+            "name, categories and logo, tick User Management via SCIM and click Continue.",
+        ),
+        credentials_step(
+            "Connect Rippling to Rollcall",
+            "Fill in the SCIM settings below and tick exactly these features: Supports Groups, Supports "
+            "Pagination, Create & Delete Groups, Use PATCH to edit Groups. Install the app and paste the "
+            "token when Rippling asks for it.",
+            "SCIM Base URL",
+            "Bearer Token",
+            SetupField("SCIM Version", "2.0"),
+            SetupField("SCIM Authorization Method", "Bearer Token"),
+            SetupField(
+                "Supported SCIM Attributes",
+                "externalId, emails.primary, name.givenName, name.familyName, employeeNumber",
+            ),
+        ),
+        SetupStep(
+            "Access rules and attribute mappings",
+            "App Access Rules: choose who gets the app (e.g. department or employment status). Attribute "
+            'mappings: set every attribute to sync "On user creation and updates".',
+        ),
+        SetupStep(
+            "Test and match",
+            "Click Test Connection, then match existing accounts or let Rippling create them.",
+        ),
+    ),
+    default_mappings=mappings(
+        ("userName", "user_name"),
+        ("externalId", "external_id"),
+        ("emails", "email"),
+        ("name.givenName", "given_name"),
+        ("name.familyName", "family_name"),
+        ("displayName", "display_name"),
+        (f"{ENTERPRISE}:employeeNumber", "employee_number"),
+    ),
+)
