@@ -1,11 +1,12 @@
 """Side-by-side SCIM load benchmark: Rollcall vs a django-scim2 peer, measured in one run.
 
 Both apps run under the same gunicorn configuration on the same PostgreSQL server and are driven
-by the same client (fixed thread count, one keep-alive httpx.Client per thread). Prints
-Rollcall/peer throughput ratios and the group-size p99 experiment; writes
+by the same client (fixed thread count, one keep-alive httpx.Client per thread), in alternating
+rounds (each scenario on one app, then on the other). Prints median req/s per side, the ratio of
+the medians and the group-size p99 experiment; writes
 bench/results/scim_load.json. See bench/README.md.
 
-    python bench/scim_load.py [--users N] [--quick] [--only peer|rollcall] [--concurrency 8]
+    python bench/scim_load.py [--users N] [--quick] [--rounds R] [--only peer|rollcall] [--concurrency 8]
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from scimload.report import (
     print_table,
     write_json,
 )
-from scimload.scenarios import SCENARIOS, BenchConfig, RunState, group_scaling, warm_up
+from scimload.scenarios import SCENARIOS, BenchConfig, RunState, clean_up, group_scaling, warm_up
 from scimload.targets import PeerTarget, RollcallTarget, Target
 
 
@@ -60,13 +61,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="users created by the create scenario (default 2000, --quick 300)",
     )
-    parser.add_argument("--quick", action="store_true", help="small smoke run (about a minute per app)")
+    parser.add_argument("--quick", action="store_true", help="small smoke run, 2 rounds (about 5 minutes)")
+    parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 3, --quick 2)")
     parser.add_argument("--only", choices=("peer", "rollcall"), help="run one app only")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "scim_load.json")
     args = parser.parse_args(argv)
     if args.users is not None and not 1 <= args.users <= 100_000:
         parser.error("--users must be between 1 and 100000")
+    if args.rounds is not None and not 1 <= args.rounds <= 20:
+        parser.error("--rounds must be between 1 and 20")
     if not 1 <= args.concurrency <= 64:
         parser.error("--concurrency must be between 1 and 64")
     return args
@@ -85,17 +89,22 @@ def rollcall_unavailable(postgres: Postgres, redis: Redis) -> str | None:
     return None
 
 
-def _progress(label: str, result: ScenarioResult) -> None:
+def _progress(label: str, number: int, result: ScenarioResult) -> None:
     flag = f"  !! {result.error_count} failed: {dict(result.errors)}" if result.error_count else ""
     print(
-        f"  {label:<9} {result.name:<20} {result.rps:9.1f} req/s  p50 {result.percentile(50):8.1f} ms"
+        f"  r{number} {label:<9} {result.name:<20} {result.rps:9.1f} req/s  p50 {result.percentile(50):8.1f} ms"
         f"  p99 {result.percentile(99):8.1f} ms  ({result.requests} req, {result.wall_s:.1f} s){flag}",
         flush=True,
     )
 
 
-def run_target(target: Target, cfg: BenchConfig) -> TargetReport:
-    report = TargetReport(target.name, target.label, target.seeding)
+def _fail(report: TargetReport, exc: Exception) -> None:
+    report.failure = f"{type(exc).__name__}: {exc}"
+    print(f"!! {report.label}: {report.failure}", flush=True)
+
+
+def start_target(target: Target, report: TargetReport, cfg: BenchConfig) -> None:
+    """Fresh database, migrations, gunicorn, warm-up. Both apps stay up; only one is loaded at a time."""
     started = time.perf_counter()
     print(f"\n== {target.label}: set-up (fresh database, migrations, gunicorn)", flush=True)
     try:
@@ -103,23 +112,77 @@ def run_target(target: Target, cfg: BenchConfig) -> TargetReport:
         report.gunicorn_argv = target.gunicorn_argv
         print(f"   serving {target.endpoint.base_url} in {time.perf_counter() - started:.0f} s", flush=True)
         warm_up(target.endpoint, cfg)
-        state = RunState()
-        for scenario in SCENARIOS:
-            result = scenario(target, cfg, state)
-            report.scenarios[result.name] = result
-            _progress(target.name, result)
+    except (BenchError, httpx.HTTPError) as exc:
+        _fail(report, exc)
+    report.duration_s += time.perf_counter() - started
+
+
+def run_rounds(targets: list[Target], reports: dict[str, TargetReport], cfg: BenchConfig) -> None:
+    """cfg.rounds passes; in each, every scenario runs on one app, then at once on the other.
+
+    Pairing the apps per scenario and swapping who goes first every round keeps a slow stretch of
+    the machine (other load, autovacuum) from landing on one side only. Each pass has its own names.
+    """
+    for number in range(1, cfg.rounds + 1):
+        order = targets if number % 2 else list(reversed(targets))
         print(
-            f"  {target.name:<9} group scaling: seeding {cfg.scale_large + cfg.batch} users and two groups ...",
+            f"\n== round {number}/{cfg.rounds}: {' then '.join(t.label for t in order)} per scenario",
             flush=True,
         )
+        states = {t.name: RunState(prefix=f"r{number}") for t in order}
+        for scenario in SCENARIOS:
+            for target in order:
+                report = reports[target.name]
+                if report.failure:
+                    continue
+                started = time.perf_counter()
+                try:
+                    result = scenario(target, cfg, states[target.name])
+                except (BenchError, httpx.HTTPError) as exc:
+                    _fail(report, exc)
+                    continue
+                finally:
+                    report.duration_s += time.perf_counter() - started
+                report.scenarios.setdefault(result.name, []).append(result)
+                _progress(target.name, number, result)
+        for target in order:
+            if not reports[target.name].failure:
+                try:
+                    clean_up(target, cfg, states[target.name])
+                except (BenchError, httpx.HTTPError) as exc:
+                    _fail(reports[target.name], exc)
+
+
+def run_scaling(target: Target, report: TargetReport, cfg: BenchConfig) -> None:
+    if report.failure:
+        return
+    started = time.perf_counter()
+    print(
+        f"  {target.name:<9} group scaling: seeding {cfg.scale_large + cfg.batch} users and two groups ...",
+        flush=True,
+    )
+    try:
         report.scaling = group_scaling(target, cfg)
     except (BenchError, httpx.HTTPError) as exc:
-        report.failure = f"{type(exc).__name__}: {exc}"
-        print(f"!! {target.label}: {report.failure}", flush=True)
+        _fail(report, exc)
+    report.duration_s += time.perf_counter() - started
+
+
+def run_all(targets: list[Target], cfg: BenchConfig) -> dict[str, TargetReport]:
+    reports = {t.name: TargetReport(t.name, t.label, t.seeding) for t in targets}
+    try:
+        for target in targets:
+            start_target(target, reports[target.name], cfg)
+        run_rounds(targets, reports, cfg)
+        print("\n== group-size scaling (sequential requests, one app at a time)", flush=True)
+        for target in targets:
+            run_scaling(target, reports[target.name], cfg)
     finally:
-        target.stop()
-    report.duration_s = time.perf_counter() - started
-    return report
+        for target in targets:
+            target.stop()
+    for target in targets:
+        reports[target.name].seeding = target.seeding
+    return reports
 
 
 def select_targets(only: str | None, postgres: Postgres) -> tuple[list[Target], dict[str, str]]:
@@ -144,9 +207,13 @@ def print_summary(cfg: BenchConfig, reports: list[TargetReport], rows: list[dict
     if not reports:
         return
     print(
-        f"\nSCIM load: {cfg.users} users, {cfg.concurrency} client threads, gunicorn {' '.join(GUNICORN_ARGS)}"
+        f"\nSCIM load: {cfg.users} users, {cfg.concurrency} client threads, {cfg.rounds} alternating rounds,"
+        f" gunicorn {' '.join(GUNICORN_ARGS)}"
     )
-    print("ratio = Rollcall req/s / peer req/s (successful requests only; n/a when either side had errors)\n")
+    print(
+        "req/s and p99 = median over the rounds; ratio = median Rollcall req/s / median peer req/s"
+        " (n/a when any round of either side had errors); rounds min-max = the per-round ratios\n"
+    )
     print_table(rows)
     print_scaling(reports)
     print_notes(reports)
@@ -156,7 +223,8 @@ def print_summary(cfg: BenchConfig, reports: list[TargetReport], rows: list[dict
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")  # pgserver's lock dir, harmless
-    cfg = dataclasses.replace(BenchConfig.build(args.users, args.quick), concurrency=args.concurrency)
+    cfg = BenchConfig.build(args.users, args.quick)
+    cfg = dataclasses.replace(cfg, concurrency=args.concurrency, rounds=args.rounds or cfg.rounds)
     postgres = Postgres()
     postgres.start()
     server = "embedded pgserver (.data/bench-pg)" if postgres.embedded else redact(postgres.url)
@@ -164,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"PostgreSQL {version} at {server}; {os.cpu_count()} CPUs; client threads: {cfg.concurrency}")
 
     targets, skipped = select_targets(args.only, postgres)
-    reports = {target.name: run_target(target, cfg) for target in targets}
+    reports = run_all(targets, cfg)
     rows = comparison(reports.get("peer"), reports.get("rollcall"))
     print_summary(cfg, list(reports.values()), rows)
     for name, reason in skipped.items():

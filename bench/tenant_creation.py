@@ -16,8 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-from tenants.db import tenant_connection
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_DB = "rollcall_bench_tenants"
@@ -79,6 +77,8 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{schema}"')
         call_command("migrate_schemas", schema_name=schema, interactive=False, verbosity=0)
+        from tenants.db import tenant_connection
+
         tenant_connection().set_schema_to_public()
         migrate_ms.append((time.perf_counter() - t0) * 1000)
 

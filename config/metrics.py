@@ -2,13 +2,18 @@
 
 Web processes and Celery workers are separate processes (and, in production, machines), so
 counters and histograms live in Redis hashes; /metrics reads them back. Recording is one
-pipelined round trip and never raises: metrics must not break a request.
+pipelined round trip and never raises: metrics must not break a request. The SCIM hot path records
+into a per-process buffer instead (`record_buffered`), written to Redis at most once a second.
 """
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import logging
+import os
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -70,23 +75,104 @@ class Histogram:
         record([(self, labels, value)])
 
 
-def record(samples: Iterable[tuple[Counter | Histogram, dict[str, str], float]]) -> None:
-    """Record several samples in one Redis round trip."""
+Sample = tuple[Counter | Histogram, dict[str, str], float]
+
+
+def _increments(samples: Iterable[Sample]) -> Iterable[tuple[str, str, float]]:
+    """(hash key, field, amount) for each HINCRBYFLOAT the samples stand for."""
+    for metric, labels, value in samples:
+        key = PREFIX + metric.name
+        lk = _labels_key(labels)
+        if isinstance(metric, Counter):
+            yield key, lk, value
+        else:
+            index = bisect.bisect_left(metric.buckets, value)
+            bucket = str(metric.buckets[index]) if index < len(metric.buckets) else "+Inf"
+            yield key, f"{lk}|{bucket}", 1.0
+            yield key, f"{lk}|_sum", value
+
+
+def _write(increments: Iterable[tuple[str, str, float]]) -> None:
     try:
         pipe = redis_client().pipeline(transaction=False)
-        for metric, labels, value in samples:
-            key = PREFIX + metric.name
-            lk = _labels_key(labels)
-            if isinstance(metric, Counter):
-                pipe.hincrbyfloat(key, lk, value)
-            else:
-                index = bisect.bisect_left(list(metric.buckets), value)
-                bucket = str(metric.buckets[index]) if index < len(metric.buckets) else "+Inf"
-                pipe.hincrbyfloat(key, f"{lk}|{bucket}", 1)
-                pipe.hincrbyfloat(key, f"{lk}|_sum", value)
+        for key, field, amount in increments:
+            pipe.hincrbyfloat(key, field, amount)
         pipe.execute()
     except redis.RedisError:
         log.warning("metrics: redis unavailable, samples dropped")
+
+
+def record(samples: Iterable[Sample]) -> None:
+    """Record several samples in one Redis round trip."""
+    _write(_increments(samples))
+
+
+# Buffered samples reach Redis within this long, or sooner once this many have accumulated.
+FLUSH_INTERVAL_S = 1.0
+FLUSH_EVERY = 1000
+
+
+class _Buffer:
+    """Per-process sums of buffered increments, written in one pipelined round trip when due.
+
+    Due means FLUSH_EVERY samples or FLUSH_INTERVAL_S since the first unwritten one. The request
+    thread that makes it due writes it; a one-shot timer covers a process that goes idle, and the
+    buffer is written at exit and before this process serves /metrics.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Start empty; also used in a forked child, whose copy of the parent's buffer the parent writes."""
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str], float] = {}
+        self._samples = 0
+        self._first_at = 0.0
+        self._timer: threading.Timer | None = None
+
+    def add(self, samples: Sequence[Sample]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if not self._pending:
+                self._first_at = now
+                self._arm_timer()
+            for key, field, amount in _increments(samples):
+                self._pending[key, field] = self._pending.get((key, field), 0.0) + amount
+            self._samples += len(samples)
+            due = self._samples >= FLUSH_EVERY or now - self._first_at >= FLUSH_INTERVAL_S
+        if due:
+            self.flush()
+
+    def _arm_timer(self) -> None:
+        timer = threading.Timer(FLUSH_INTERVAL_S, self.flush)
+        timer.daemon = True
+        timer.start()
+        self._timer = timer
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending, self._samples = self._pending, {}, 0
+            timer, self._timer = self._timer, None
+        if timer is not None and timer is not threading.current_thread():
+            timer.cancel()
+        if pending:
+            _write((key, field, amount) for (key, field), amount in pending.items())
+
+
+_buffer = _Buffer()
+atexit.register(_buffer.flush)
+os.register_at_fork(after_in_child=_buffer.reset)
+
+
+def record_buffered(samples: Sequence[Sample]) -> None:
+    """Record samples via this process's buffer: no Redis round trip on the caller's path."""
+    _buffer.add(samples)
+
+
+def flush() -> None:
+    """Write this process's buffered samples to Redis now."""
+    _buffer.flush()
 
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -123,6 +209,7 @@ class RedisCollector:
     """A prometheus_client collector that reads the Redis-held metrics."""
 
     def collect(self):  # type: ignore[no-untyped-def]
+        flush()  # this process's own recent samples; other processes write theirs within a second
         client = redis_client()
         for metric in ALL_METRICS:
             raw = {_text(k): float(v) for k, v in client.hgetall(PREFIX + metric.name).items()}

@@ -139,6 +139,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}
+# Celery's Django fixup closes the database connection before and after every task unless this is
+# set (then only every N tasks), so each task paid a new PostgreSQL connection. Workers instead close
+# unusable, errored or older-than-CONN_MAX_AGE connections around each task, as Django does per
+# request (provisioning.celery_setup).
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 OUTBOX_SWEEP_SECONDS = env_int("ROLLCALL_OUTBOX_SWEEP_SECONDS", 5)
 
 # --- Email ----------------------------------------------------------------------------------

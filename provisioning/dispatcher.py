@@ -67,8 +67,13 @@ def try_lock_tenant(schema_name: str) -> bool:
 
 
 def unlock_tenant(schema_name: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [_lock_key(schema_name)])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [_lock_key(schema_name)])
+    except Exception:
+        # Workers keep their connection across tasks: never keep one that may still hold the lock.
+        connection.close()
+        raise
 
 
 # --------------------------------------------------------------------------- one event

@@ -1,7 +1,7 @@
 """Appending outbox events. Call inside the transaction that makes the change.
 
-Sequence numbers come from a per-schema counter row that is locked by the UPDATE; the lock is
-held until commit, so a tenant's events commit in `seq` order with no gaps, and the Events API
+Sequence numbers come from a per-schema counter row that is locked by the UPDATE (which also
+inserts the events, in one statement); the lock is held until commit, so a tenant's events commit in `seq` order with no gaps, and the Events API
 can page by `seq` without ever skipping an event that commits late.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -19,7 +19,18 @@ from provisioning.event_types import EventType
 from provisioning.models import Event
 from tenants.db import tenant_connection
 
-_ALLOCATE_SQL = "UPDATE provisioning_eventcounter SET value = value + %s WHERE id = 1 RETURNING value"
+# Events per allocate-and-insert statement; a longer list inserts the rest with plain INSERTs.
+_STATEMENT_EVENTS = 500
+_TEXT_FIELDS = ("CharField", "TextField")
+_ALLOCATE_AND_INSERT_SQL = """
+WITH allocated AS (
+    UPDATE provisioning_eventcounter SET value = value + %s WHERE id = 1 RETURNING value
+)
+INSERT INTO provisioning_event (seq, {columns})
+SELECT allocated.value - %s + e.ord, {e_columns}
+FROM allocated, (VALUES {rows}) AS e (ord, {columns})
+RETURNING seq
+"""
 
 
 @dataclass(frozen=True)
@@ -53,16 +64,9 @@ def append_events(events: Sequence[NewEvent], *, actor: Actor) -> list[Event]:
         return []
     if not connection.in_atomic_block:
         raise RuntimeError("append_events must run inside the transaction that makes the change")
-    with connection.cursor() as cursor:
-        cursor.execute(_ALLOCATE_SQL, [len(events)])
-        row = cursor.fetchone()
-    if row is None:
-        raise RuntimeError(f"event counter row missing in schema {tenant_connection().schema_name}")
-    last_seq = int(row[0])
     now = timezone.now()
     rows = [
         Event(
-            seq=last_seq - len(events) + 1 + index,
             type=event.type.value,
             occurred_at=now,
             actor=actor.label,
@@ -72,12 +76,47 @@ def append_events(events: Sequence[NewEvent], *, actor: Actor) -> list[Event]:
             request_id=actor.request_id,
             requested_at=actor.requested_at,
         )
-        for index, event in enumerate(events)
+        for event in events
     ]
-    Event.objects.bulk_create(rows)
+    first = rows[:_STATEMENT_EVENTS]
+    seqs = _allocate_and_insert(first, total=len(rows))
+    if len(seqs) != len(first):
+        raise RuntimeError(f"event counter row missing in schema {tenant_connection().schema_name}")
+    for row, seq in zip(first, sorted(seqs), strict=True):
+        row.seq = seq
+        row._state.adding = False
+        row._state.db = connection.alias
+    if len(rows) > len(first):
+        for offset, row in enumerate(rows[len(first) :], start=len(first)):
+            row.seq = min(seqs) + offset
+        Event.objects.bulk_create(rows[len(first) :])
     schema_name = tenant_connection().schema_name
     transaction.on_commit(lambda: _request_dispatch(schema_name))
     return rows
+
+
+def _allocate_and_insert(rows: list[Event], *, total: int) -> list[int]:
+    """Reserve `total` seqs and insert `rows` as the first of them, in one statement; their seqs.
+
+    The UPDATE locks the counter row until commit, as a separate UPDATE would: commit order is seq order.
+    """
+    fields = [f for f in Event._meta.concrete_fields if not f.primary_key]
+    quoted = [connection.ops.quote_name(cast(str, f.column)) for f in fields]
+    columns = ", ".join(quoted)
+    types = ["text" if f.get_internal_type() in _TEXT_FIELDS else f.db_type(connection) for f in fields]
+    row_sql = "(%s::integer, " + ", ".join(f"%s::{db_type}" for db_type in types) + ")"
+    params: list[Any] = [total, total]
+    for ord_, row in enumerate(rows, start=1):
+        params.append(ord_)
+        params.extend(f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields)
+    sql = _ALLOCATE_AND_INSERT_SQL.format(
+        columns=columns,
+        e_columns=", ".join(f"e.{column}" for column in quoted),
+        rows=", ".join([row_sql] * len(rows)),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [int(seq) for (seq,) in cursor.fetchall()]
 
 
 def _request_dispatch(schema_name: str) -> None:

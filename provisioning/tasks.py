@@ -16,6 +16,8 @@ from provisioning.tenancy import UnknownTenant, tenant_for_schema, tenant_schema
 
 log = logging.getLogger(__name__)
 SEND_BUDGET_SECONDS = 5.0
+SEND_BATCH = 50  # deliveries claimed per round
+EMAIL_BATCH = 100  # emails sent per transaction
 EARLY_DISPATCH_RETRY_MAX_SECONDS = 60.0
 
 
@@ -46,16 +48,18 @@ def send_outbound(schema_name: str, delivery_ids: list[int] | None = None, sched
     totals = {"sent": 0, "failed": 0, "dead": 0, "emails": 0}
     with tenant_schema(tenant):
         while time.monotonic() < deadline:
-            report = webhooks.deliver(tenant, delivery_ids)
+            report = webhooks.deliver(tenant, delivery_ids, limit=SEND_BATCH)
             totals["sent"] += report.succeeded
             totals["failed"] += report.failed
             totals["dead"] += report.dead
-            if delivery_ids is not None or report.claimed == 0:
+            # A short claim took everything that was due: rows committed since then woke a sender
+            # of their own (the request key was cleared before claiming), so no empty re-claim.
+            if delivery_ids is not None or report.claimed < SEND_BATCH:
                 break
         while delivery_ids is None and time.monotonic() < deadline:
-            sent = emails.send_pending()
+            sent = emails.send_pending(limit=EMAIL_BATCH)
             totals["emails"] += sent.sent
-            if sent.sent + sent.failed == 0:
+            if sent.sent + sent.failed < EMAIL_BATCH:
                 break
         # Retries due soon get a wake-up from the run that failed them (and from scheduled runs,
         # which may leave later retries behind); anything else falls to the sweeper.

@@ -88,7 +88,7 @@ def append(
 
 def observe(*, idp: str, method: str, resource_type: str, status: int, seconds: float) -> None:
     labels = {"idp": idp, "method": method, "resource": resource_type or "other", "status": str(status)}
-    metrics.record(
+    metrics.record_buffered(
         [
             (metrics.SCIM_REQUESTS, labels, 1.0),
             (metrics.SCIM_LATENCY, {"idp": idp, "method": method}, seconds),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ class TargetReport:
     name: str
     label: str
     seeding: str = ""
-    scenarios: dict[str, ScenarioResult] = field(default_factory=dict)
+    scenarios: dict[str, list[ScenarioResult]] = field(default_factory=dict)  # one result per round
     scaling: ScalingResult | None = None
     failure: str | None = None
     gunicorn_argv: list[str] = field(default_factory=list)
@@ -42,36 +43,68 @@ class TargetReport:
             "seeding": self.seeding,
             "gunicorn_argv": self.gunicorn_argv,
             "duration_s": round(self.duration_s, 1),
-            "scenarios": {name: r.to_json() for name, r in self.scenarios.items()},
+            "scenarios": {name: [r.to_json() for r in rounds] for name, rounds in self.scenarios.items()},
             "group_scaling": self.scaling.to_json() if self.scaling else None,
         }
 
 
-def _ratio(peer: ScenarioResult | None, rollcall: ScenarioResult | None) -> float | None:
-    """Rollcall req/s over peer req/s, only when both ran without a single failed request."""
+@dataclass(frozen=True)
+class Summary:
+    """One app's results for one scenario across the rounds: medians of the per-round values."""
+
+    rounds: list[ScenarioResult]
+
+    @property
+    def rps(self) -> float:
+        return statistics.median(r.rps for r in self.rounds)
+
+    @property
+    def p99(self) -> float:
+        return statistics.median(r.percentile(99) for r in self.rounds)
+
+    @property
+    def error_count(self) -> int:
+        return sum(r.error_count for r in self.rounds)
+
+
+def _summary(report: TargetReport | None, name: str) -> Summary | None:
+    rounds = report.scenarios.get(name) if report else None
+    return Summary(rounds) if rounds else None
+
+
+def _ratio(peer: Summary | None, rollcall: Summary | None) -> float | None:
+    """Median Rollcall req/s over median peer req/s, only when no round of either side had a failure."""
     if not peer or not rollcall or peer.error_count or rollcall.error_count or peer.rps <= 0:
         return None
     return rollcall.rps / peer.rps
 
 
+def _round_ratios(peer: Summary | None, rollcall: Summary | None) -> list[float]:
+    """Rollcall/peer per round (rounds are paired: both apps ran the scenario back to back)."""
+    if not peer or not rollcall:
+        return []
+    return [r.rps / p.rps for p, r in zip(peer.rounds, rollcall.rounds, strict=False) if p.rps > 0]
+
+
 def comparison(peer: TargetReport | None, rollcall: TargetReport | None) -> list[dict[str, Any]]:
-    names = list(THROUGHPUT_GOALS)
     rows = []
-    for name in names:
-        p = peer.scenarios.get(name) if peer else None
-        r = rollcall.scenarios.get(name) if rollcall else None
+    for name, goal in THROUGHPUT_GOALS.items():
+        p = _summary(peer, name)
+        r = _summary(rollcall, name)
         ratio = _ratio(p, r)
-        goal = THROUGHPUT_GOALS[name]
+        per_round = _round_ratios(p, r)
         rows.append(
             {
                 "scenario": name,
+                "rounds": min(len(p.rounds) if p else 0, len(r.rounds) if r else 0),
                 "peer_rps": round(p.rps, 2) if p else None,
                 "rollcall_rps": round(r.rps, 2) if r else None,
                 "ratio": None if ratio is None else round(ratio, 2),
+                "round_ratios": [round(x, 2) for x in per_round],
                 "goal": goal,
                 "met": None if ratio is None else ratio >= goal,
-                "peer_p99_ms": round(p.percentile(99), 1) if p else None,
-                "rollcall_p99_ms": round(r.percentile(99), 1) if r else None,
+                "peer_p99_ms": round(p.p99, 1) if p else None,
+                "rollcall_p99_ms": round(r.p99, 1) if r else None,
                 "peer_errors": p.error_count if p else None,
                 "rollcall_errors": r.error_count if r else None,
             }
@@ -99,6 +132,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         "peer req/s",
         "Rollcall req/s",
         "ratio",
+        "rounds min-max",
         "goal",
         "met",
         "peer p99 ms",
@@ -119,6 +153,11 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                 _fmt(row["peer_rps"]),
                 _fmt(row["rollcall_rps"]),
                 ratio,
+                (
+                    f"{min(row['round_ratios']):.2f}-{max(row['round_ratios']):.2f}x"
+                    if row["round_ratios"]
+                    else "-"
+                ),
                 f">={row['goal']:g}x",
                 _fmt(row["met"]),
                 _fmt(row["peer_p99_ms"]),
@@ -174,19 +213,28 @@ def print_flags(reports: list[TargetReport]) -> None:
     for report in reports:
         if report.failure:
             print(f"\n!! {report.label} did not complete: {report.failure}")
-        for result in report.scenarios.values():
+        for number, result in _each_round(report):
             if result.error_count:
                 kinds = ", ".join(f"{kind} x{n}" for kind, n in result.errors.most_common())
                 print(
-                    f"!! {report.label} {result.name}: {result.error_count}/{result.requests} requests failed ({kinds})"
+                    f"!! {report.label} {result.name} round {number}: "
+                    f"{result.error_count}/{result.requests} requests failed ({kinds})"
                 )
 
 
 def print_notes(reports: list[TargetReport]) -> None:
     for report in reports:
-        for result in report.scenarios.values():
+        for number, result in _each_round(report):
             for note in result.notes:
-                print(f"   {report.label} {result.name}: {note}")
+                print(f"   {report.label} {result.name} round {number}: {note}")
+
+
+def _each_round(report: TargetReport) -> list[tuple[int, ScenarioResult]]:
+    return [
+        (number, result)
+        for rounds in report.scenarios.values()
+        for number, result in enumerate(rounds, start=1)
+    ]
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

@@ -26,8 +26,6 @@ from scimload.payloads import (
 )
 from scimload.targets import Target
 
-USER_PREFIX = "bench"
-
 
 @dataclass(frozen=True)
 class BenchConfig:
@@ -44,21 +42,31 @@ class BenchConfig:
     scale_large: int = 10000
     scale_rounds: int = 40  # add+remove pairs per group size in the scaling experiment
     warmup_requests: int = 50
+    rounds: int = 3  # alternating peer/Rollcall passes over the scenarios; medians are reported
 
     @classmethod
     def build(cls, users: int | None, quick: bool) -> BenchConfig:
         if quick:
             return cls(
-                users=users or 300, min_page_requests=30, groups=2, removals_per_group=100, scale_rounds=8
+                users=users or 300,
+                min_page_requests=30,
+                groups=2,
+                removals_per_group=100,
+                scale_rounds=8,
+                rounds=2,
             )
         return cls(users=users or 2000)
 
 
 @dataclass
 class RunState:
+    """What one pass over the scenarios created on one app; `prefix` keeps each pass's names unique."""
+
+    prefix: str = "bench"
     user_ids: list[str] = field(default_factory=list)
     user_names: list[str] = field(default_factory=list)
     pool: list[str] = field(default_factory=list)  # group members, the first group_size users
+    seeded: list[str] = field(default_factory=list)  # pool users seeded untimed; removed by clean_up
     groups: list[str] = field(default_factory=list)
 
 
@@ -83,7 +91,7 @@ def warm_up(endpoint: Endpoint, cfg: BenchConfig) -> None:
 
 def create_users(target: Target, cfg: BenchConfig, state: RunState) -> ScenarioResult:
     calls = [
-        Call("POST", "Users", user_payload(USER_PREFIX, i), extract=_created_id) for i in range(cfg.users)
+        Call("POST", "Users", user_payload(state.prefix, i), extract=_created_id) for i in range(cfg.users)
     ]
     result, outcomes = run_calls(
         target.endpoint, calls, cfg.concurrency, name="create", description=f"POST /Users x {cfg.users}"
@@ -91,7 +99,7 @@ def create_users(target: Target, cfg: BenchConfig, state: RunState) -> ScenarioR
     for index, outcome in enumerate(outcomes):
         if outcome.ok:
             state.user_ids.append(outcome.value)
-            state.user_names.append(user_name(USER_PREFIX, index))
+            state.user_names.append(user_name(state.prefix, index))
     return result
 
 
@@ -109,7 +117,7 @@ def filter_users(target: Target, cfg: BenchConfig, state: RunState) -> ScenarioR
     calls = []
     for i in range(cfg.users):
         hit = i % 2 == 0 and bool(existing)
-        name = existing[(i * 7) % len(existing)] if hit else user_name("missing", i)
+        name = existing[(i * 7) % len(existing)] if hit else user_name(f"{state.prefix}-missing", i)
         calls.append(
             Call("GET", "Users", params={"filter": f'userName eq "{name}"'}, check=_expect_total(int(hit)))
         )
@@ -175,7 +183,8 @@ def patch_users(target: Target, cfg: BenchConfig, state: RunState) -> ScenarioRe
 def _ensure_pool(target: Target, cfg: BenchConfig, state: RunState) -> list[str]:
     pool = state.user_ids[: cfg.group_size]
     if len(pool) < cfg.group_size:
-        pool += target.seed_users("pool", cfg.group_size - len(pool))
+        state.seeded = target.seed_users(f"{state.prefix}-pool", cfg.group_size - len(pool))
+        pool += state.seeded
     return pool
 
 
@@ -201,7 +210,7 @@ def group_add(target: Target, cfg: BenchConfig, state: RunState) -> ScenarioResu
     """Fill `groups` groups to group_size members with PATCH adds of `batch`, round-robin across groups."""
     seeded = max(0, cfg.group_size - len(state.user_ids))
     state.pool = _ensure_pool(target, cfg, state)
-    state.groups = _create_groups(target.endpoint, [f"bench-group-{g}" for g in range(cfg.groups)])
+    state.groups = _create_groups(target.endpoint, [f"{state.prefix}-group-{g}" for g in range(cfg.groups)])
     batches = [state.pool[i : i + cfg.batch] for i in range(0, cfg.group_size, cfg.batch)]
     calls = [
         Call("PATCH", f"Groups/{group}", member_patch("add", batch))
@@ -272,6 +281,16 @@ def delete_users(target: Target, cfg: BenchConfig, state: RunState) -> ScenarioR
         description=f"DELETE /Users/{{id}} x {len(calls)}",
     )
     return result
+
+
+def clean_up(target: Target, cfg: BenchConfig, state: RunState) -> None:
+    """Untimed: delete the users seeded for the groups, so the next round pages over its own users only."""
+    calls = [Call("DELETE", f"Users/{uid}") for uid in state.seeded]
+    result, _ = run_calls(target.endpoint, calls, cfg.concurrency, name="clean-up", description="")
+    if result.error_count:
+        raise BenchError(
+            f"deleting {len(calls)} seeded users: {result.error_count} failed: {dict(result.errors)}"
+        )
 
 
 SCENARIOS: tuple[Scenario, ...] = (
