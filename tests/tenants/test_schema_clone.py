@@ -64,3 +64,20 @@ def test_clone_gives_the_caller_its_search_path_back():
         clone_template("t_search_path_check")
         cursor.execute("SHOW search_path")
         assert cursor.fetchone()[0] == before
+
+
+def test_clone_replays_statements_captured_when_the_template_was_migrated():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM public.rollcall_template_ddl WHERE source = 'tenant_template'")
+        (captured,) = cursor.fetchone()
+    assert captured > 20  # tables, seed copies, sequences, constraints and indexes
+
+
+def test_clone_captures_the_template_itself_when_nothing_was_stored():
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM public.rollcall_template_ddl")
+    tenant = create_tenant(name="Recapture", slug="recapture-check").tenant
+    assert _structure(tenant.schema_name) == _structure("tenant_template")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM public.rollcall_template_ddl WHERE source = 'tenant_template'")
+        assert cursor.fetchone()[0] > 20
