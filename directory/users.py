@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
@@ -240,19 +239,20 @@ def patch_user(
 
 
 @functools.cache
-def _delete_user_sql() -> str:
+def _delete_user_sql() -> str | None:
     """One statement deleting a user and every row that cascades from it, returning its groups.
 
     Django's collector would first SELECT each related table (django-tenants' global post_delete
     receiver disables its fast path): four extra round trips per delete. The cascade is read from
-    the models, so a new relation to DirectoryUser is covered, or refused if it cannot be.
+    the models, so a new relation to DirectoryUser is covered; None when a relation is not a plain
+    cascade (SET_NULL, nested relations), and the caller falls back to Django's collector.
     """
     quote = connection.ops.quote_name
     ctes: list[str] = []
     for index, relation in enumerate(DirectoryUser._meta.related_objects):
         related = relation.related_model
         if relation.on_delete is not models.CASCADE or related._meta.related_objects:  # type: ignore[union-attr]
-            raise ImproperlyConfigured(f"delete_user cannot cascade to {related} in one statement")
+            return None
         returning = " RETURNING group_id" if related is Membership else ""
         column = relation.field.column
         assert column is not None
@@ -270,8 +270,13 @@ def _delete_user_sql() -> str:
 def delete_user(*, user_id: str, if_match: str | None, ctx: ChangeContext) -> None:
     with change_transaction():
         user = _locked_user(user_id, if_match)
-        with connection.cursor() as cursor:
-            cursor.execute(_delete_user_sql(), {"id": user.pk})
-            groups = [str(row[0]) for row in cursor.fetchall()]
+        statement = _delete_user_sql()
+        if statement is None:
+            groups = [str(g) for g in Membership.objects.filter(user_id=user.pk).values_list("group_id", flat=True)]
+            user.delete()
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(statement, {"id": user.pk})
+                groups = [str(row[0]) for row in cursor.fetchall()]
         payload = {"user": user_payload(user), "groups": groups}
         append_events([NewEvent(EventType.USER_DELETED, "User", user_id, payload)], actor=ctx.actor)
