@@ -1,8 +1,9 @@
 """Appending outbox events. Call inside the transaction that makes the change.
 
-Sequence numbers come from a per-schema counter row that is locked by the UPDATE (which also
-inserts the events, in one statement); the lock is held until commit, so a tenant's events commit in `seq` order with no gaps, and the Events API
-can page by `seq` without ever skipping an event that commits late.
+Sequence numbers come from a per-schema counter row that is locked by the UPDATE (the same
+statement inserts the events); the lock is held until commit, so a tenant's events commit in
+`seq` order with no gaps, and the Events API can page by `seq` without ever skipping an event
+that commits late.
 """
 
 from __future__ import annotations
