@@ -13,7 +13,7 @@ import operator
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import reduce
 from typing import Any
@@ -36,7 +36,7 @@ from django.db.models.lookups import (
 
 from directory.models import Membership, UserValue
 from scim.errors import ScimError, invalid_filter
-from scim.filter import And, AttrPath, Comparison, Filter, Not, Or, Present, ValueFilter
+from scim.filter import And, AttrPath, Comparison, Filter, Not, Or, Present, ValueFilter, as_bool, as_datetime
 from scim.schema import ENTERPRISE_USER_SCHEMA, GROUP, USER, Attribute, ResourceType, resolve_path
 
 ENTERPRISE_URN = ENTERPRISE_USER_SCHEMA.id
@@ -89,20 +89,18 @@ def _coerce(value: Any, target: Target, attr_name: str) -> Any:
     if value is None:
         return None
     if target.type == "boolean":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in {"true", "false"}:
-            return value.lower() == "true"
-        raise invalid_filter(f"{attr_name} is boolean; compare it with true or false")
+        boolean = as_bool(value)
+        if boolean is None:
+            raise invalid_filter(f"{attr_name} is boolean; compare it with true or false")
+        return boolean
     if target.type == "dateTime":
         if not isinstance(value, str):
             raise invalid_filter(f"{attr_name} is a dateTime; compare it with a quoted xsd:dateTime")
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            raise invalid_filter(f"{value!r} is not a valid xsd:dateTime") from None
-        # No offset: UTC, the zone every rendered dateTime is in (and what scim.filter.evaluate assumes).
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        # No offset means UTC, the zone every rendered dateTime is in (scim.filter.evaluate agrees).
+        parsed = as_datetime(value)
+        if parsed is None:
+            raise invalid_filter(f"{value!r} is not a valid xsd:dateTime")
+        return parsed
     if target.type in {"integer", "decimal"}:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise invalid_filter(f"{attr_name} is numeric")

@@ -391,18 +391,19 @@ def _compared_values(element: Mapping[str, Any], path: AttrPath) -> list[Any]:
     return [v for v in values if v is not None]
 
 
-def _as_datetime(value: Any) -> datetime | None:
+def as_datetime(value: Any) -> datetime | None:
+    """An xsd:dateTime string as an aware datetime (no offset: UTC); None if it is not one."""
     if not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
-    # A dateTime without an offset is read as UTC, as directory.filtering does.
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _as_bool(value: Any) -> bool | None:
+def as_bool(value: Any) -> bool | None:
+    """A boolean, or "true"/"false" in any case, as a bool; None for anything else."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in {"true", "false"}:
@@ -417,7 +418,7 @@ def _compare_one(actual: Any, op: str, expected: Any, case_exact: bool) -> bool:
         if op not in {"eq", "ne"}:
             return False
         # Only a boolean (or "true"/"false") equals a boolean: true is not 1.
-        wanted = _as_bool(expected)
+        wanted = as_bool(expected)
         return (actual == wanted) == (op == "eq")
     if isinstance(expected, bool):
         expected = "true" if expected else "false"
@@ -426,7 +427,7 @@ def _compare_one(actual: Any, op: str, expected: Any, case_exact: bool) -> bool:
             return False
         return _ordered(actual, op, expected)
     if op not in {"co", "sw", "ew"}:
-        da, db = _as_datetime(actual), _as_datetime(expected)
+        da, db = as_datetime(actual), as_datetime(expected)
         if da is not None and db is not None:
             return _ordered(da, op, db)
     a, b = str(actual), str(expected)

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from scim.quirks import Quirk, QuirkLog
+from scim.schema import ENTERPRISE_USER_URN
 
 RequestNormaliser = Callable[[str, str, Any, QuirkLog], Any]
 
@@ -194,7 +195,7 @@ def credentials_step(
     )
 
 
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+ENTERPRISE = ENTERPRISE_USER_URN
 
 
 def mappings(*pairs: tuple[str, str]) -> tuple[AttributeMapping, ...]:

@@ -24,9 +24,8 @@ from scim.filter import (
     parse_patch_path,
     to_text,
 )
+from scim.schema import ENTERPRISE_USER_URN as ENTERPRISE
 from scim.schema import USER, resolve_path
-
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 def p(attr: str, sub: str | None = None, urn: str | None = None) -> AttrPath:
