@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 import redis
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from config.metrics import RedisCollector, redis_client
-
-HEARTBEAT_KEY = "rollcall:heartbeat:"
-HEARTBEAT_STALE_SECONDS = 60
-
-
-def record_heartbeat(kind: str, name: str) -> None:
-    """Called periodically by workers and beat; /healthz reports them stale after a minute."""
-    redis_client().set(f"{HEARTBEAT_KEY}{kind}:{name}", str(time.time()), ex=HEARTBEAT_STALE_SECONDS * 5)
+from observability.heartbeat import HEARTBEAT_STALE_SECONDS, heartbeat_ages
+from observability.metrics import RedisCollector, redis_client
 
 
 def _check_database() -> dict[str, object]:
@@ -40,13 +31,7 @@ def _check_redis() -> dict[str, object]:
 
 def _check_workers() -> dict[str, object]:
     try:
-        client = redis_client()
-        now = time.time()
-        seen: dict[str, float] = {}
-        for key in client.scan_iter(match=f"{HEARTBEAT_KEY}*", count=100):
-            value = client.get(key)
-            if value is not None:
-                seen[key.decode()[len(HEARTBEAT_KEY) :]] = round(now - float(value), 1)
+        seen = heartbeat_ages()
     except redis.RedisError as exc:
         return {"ok": False, "error": type(exc).__name__}
     fresh = {name: age for name, age in seen.items() if age <= HEARTBEAT_STALE_SECONDS}

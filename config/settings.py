@@ -26,6 +26,11 @@ def env_int(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else float(raw)
+
+
 DEBUG = env_bool("ROLLCALL_DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "rollcall-dev-secret-change-me-in-production-0123456789")
 # Tokens and API keys are stored as HMAC-SHA256 digests under this key (a pepper, not the SECRET_KEY,
@@ -34,6 +39,8 @@ TOKEN_HASH_KEY = os.environ.get("ROLLCALL_TOKEN_HASH_KEY", SECRET_KEY)
 
 PORT = env_int("PORT", 8000)
 PUBLIC_BASE_URL = os.environ.get("ROLLCALL_PUBLIC_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
+# When the public URL is configured, absolute URLs in responses are built from it, never from Host.
+PUBLIC_URL_CONFIGURED = bool(os.environ.get("ROLLCALL_PUBLIC_URL"))
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL]
 
@@ -61,11 +68,13 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "portal",
+    "config",
 ]
 TENANT_APPS = [
+    "outbox",
     "directory",
     "provisioning",
-    "scim",
+    "scim_api",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -145,6 +154,34 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 # request (provisioning.celery_setup).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 OUTBOX_SWEEP_SECONDS = env_int("ROLLCALL_OUTBOX_SWEEP_SECONDS", 5)
+
+# --- Provisioning pipeline tunables (read through provisioning.tunables.pipeline_config) ------
+# Events read per drain batch, and handled per transaction. Larger means fewer commits, but a
+# handler that appends events (role.changed) holds the tenant's seq counter until commit.
+ROLLCALL_DISPATCH_BATCH = env_int("ROLLCALL_DISPATCH_BATCH", 50)
+ROLLCALL_DISPATCH_TX_EVENTS = env_int("ROLLCALL_DISPATCH_TX_EVENTS", 10)
+# A busy tenant's drain yields after this long (its continuation queues behind other tenants).
+ROLLCALL_DISPATCH_BUDGET_SECONDS = env_float("ROLLCALL_DISPATCH_BUDGET_SECONDS", 2.0)
+ROLLCALL_DISPATCH_KEY_TTL = env_int("ROLLCALL_DISPATCH_KEY_TTL", 60)
+ROLLCALL_PUBLISH_TIMEOUT = env_float("ROLLCALL_PUBLISH_TIMEOUT", 0.5)
+ROLLCALL_HANDLER_RETRY_BASE = env_float("ROLLCALL_HANDLER_RETRY_BASE", 1.0)
+ROLLCALL_HANDLER_RETRY_CAP = env_float("ROLLCALL_HANDLER_RETRY_CAP", 300.0)
+ROLLCALL_HANDLER_STUCK_AFTER = env_int("ROLLCALL_HANDLER_STUCK_AFTER", 5)
+ROLLCALL_WEBHOOK_TIMEOUT = env_float("ROLLCALL_WEBHOOK_TIMEOUT", 5.0)
+ROLLCALL_WEBHOOK_RETRY_BASE = env_float("ROLLCALL_WEBHOOK_RETRY_BASE", 10.0)
+ROLLCALL_WEBHOOK_RETRY_CAP = env_float("ROLLCALL_WEBHOOK_RETRY_CAP", 3600.0)
+ROLLCALL_WEBHOOK_MAX_ATTEMPTS = env_int("ROLLCALL_WEBHOOK_MAX_ATTEMPTS", 12)
+ROLLCALL_WEBHOOK_FAILING_AFTER = env_int("ROLLCALL_WEBHOOK_FAILING_AFTER", 5)
+# Webhooks to private/loopback addresses are refused unless this is on (a local receiver in development).
+ROLLCALL_WEBHOOK_ALLOW_PRIVATE = env_bool("ROLLCALL_WEBHOOK_ALLOW_PRIVATE", DEBUG)
+# Webhook signing secrets are derived from this key (a leaked database alone yields no secret).
+ROLLCALL_WEBHOOK_KEY = os.environ.get("ROLLCALL_WEBHOOK_KEY") or SECRET_KEY
+ROLLCALL_ERROR_RATE_THRESHOLD = env_float("ROLLCALL_ERROR_RATE_THRESHOLD", 0.25)
+ROLLCALL_ERROR_RATE_MIN_REQUESTS = env_int("ROLLCALL_ERROR_RATE_MIN_REQUESTS", 20)
+ROLLCALL_ERROR_RATE_WINDOW_SECONDS = env_int("ROLLCALL_ERROR_RATE_WINDOW_SECONDS", 300)
+ROLLCALL_TOKEN_EXPIRY_WARNING_DAYS = env_int("ROLLCALL_TOKEN_EXPIRY_WARNING_DAYS", 7)
+# Workers remember tenant rows (status, settings) this long: a suspension reaches the pipeline within it.
+ROLLCALL_TENANT_CACHE_SECONDS = env_float("ROLLCALL_TENANT_CACHE_SECONDS", 5.0)
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")

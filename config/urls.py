@@ -10,6 +10,6 @@ urlpatterns = [
     path("console/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("metrics", health.metrics, name="metrics"),
-    path("scim/v2/", include("scim.urls")),
+    path("scim/v2/", include("scim_api.urls")),
     path("api/v1/", include("provisioning.urls")),
 ]

@@ -13,7 +13,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import beat_init, task_postrun, task_prerun, worker_ready, worker_shutdown
 
-from provisioning.dispatch import (
+from outbox.queues import (
     DEFAULT_QUEUE,
     DISPATCH_TASK,
     EVENTS_QUEUE,
@@ -38,7 +38,7 @@ def beat_schedule(sweep_seconds: float) -> dict[str, dict[str, Any]]:
     return {
         # Re-dispatches tenants with pending events and wakes senders for due webhook retries.
         "sweep-outbox-and-webhook-retries": every("provisioning.sweep_outbox", sweep_seconds),
-        "check-error-rates": every("provisioning.check_error_rates", 60.0),
+        "check-error-rates": every("scim.check_error_rates", 60.0),
         "check-expiring-tokens": every("provisioning.check_expiring_tokens", 3600.0),
         "expire-agents": every("provisioning.expire_agents", 60.0),
         "worker-heartbeat": every("provisioning.worker_heartbeat", 20.0),
@@ -52,7 +52,7 @@ def _apply_conf(app: Celery) -> None:
     app.conf.task_default_exchange = DEFAULT_QUEUE
     app.conf.task_default_routing_key = DEFAULT_QUEUE
     # Workers started without -Q consume all three; dispatch and outbound sends (webhooks, mail) can
-    # also get pools of their own. Every queue has its own exchange (see dispatch.QUEUES).
+    # also get pools of their own. Every queue has its own exchange (see outbox.queues.QUEUES).
     app.conf.task_queues = tuple(QUEUES.values())
     app.conf.task_routes = {
         DISPATCH_TASK: {"queue": EVENTS_QUEUE},
@@ -90,7 +90,7 @@ def _close_old_connections(sender: Any = None, **_: Any) -> None:
 
 
 def _beat(kind: str, name: str) -> None:
-    from config.health import record_heartbeat
+    from observability.heartbeat import record_heartbeat
 
     while True:
         try:

@@ -11,7 +11,7 @@ import copy
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from scim.errors import (
     ScimError,
@@ -61,11 +61,14 @@ class PatchOperation:
     raw_path: str | None = dataclasses.field(default=None, compare=False)  # as sent, for messages and logs
 
 
+MemberChangeKind = Literal["add", "remove", "replace", "remove_all", "remove_where"]
+
+
 @dataclass(frozen=True)
 class MemberChange:
     """A Group membership change the service applies in SQL, O(delta)."""
 
-    kind: str  # "add" | "remove" | "replace" | "remove_all" | "remove_where"
+    kind: MemberChangeKind
     members: tuple[dict[str, Any], ...] = ()  # {"value": id, "type"?: "User" | "Group"}
     where: Filter | None = None  # remove_where: the filter inside members[...]
 

@@ -136,6 +136,14 @@ def revoke_tokens(*, connection: ScimConnection) -> int:
     return connection.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
+def note_detected_idp(connection: ScimConnection, idp: str) -> None:
+    """Remember which IdP the connection's traffic looks like (written only when it changes)."""
+    if connection.detected_idp == idp:
+        return
+    ScimConnection.objects.filter(pk=connection.pk).update(detected_idp=idp)
+    connection.detected_idp = idp
+
+
 def create_api_key(*, tenant: Tenant, label: str = "") -> str:
     """Issue an Events API key for the tenant; returns the full key (shown once)."""
     key_id, key = secrets_.new_api_key()

@@ -1,17 +1,13 @@
-"""Services the setup wizard calls: setup links, IdP instructions, and "did the IdP call us yet?"."""
+"""Services the setup wizard calls: setup links and the IdP's instructions for a connection."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
-from django.db import connection as db
 from django.utils import timezone
 
 from scim.idp import get_profile
 from tenants import secrets
-from tenants.db import tenant_connection
 from tenants.models import ScimConnection, SetupLink, Tenant
 from tenants.services import TenantError, scim_base_url
 
@@ -58,32 +54,3 @@ def _fill(text: str, values: dict[str, str]) -> str:
     for key, value in values.items():
         text = text.replace("{" + key + "}", value)
     return text
-
-
-@dataclass(frozen=True)
-class ConnectionStatus:
-    first_request_at: datetime | None
-    last_request_at: datetime | None
-    detected_idp: str
-    recent: list[Any]  # RequestLog rows as dicts (received_at, method, path, status, ...)
-
-
-def connection_status(connection: ScimConnection, limit: int = 10) -> ConnectionStatus:
-    """What the wizard's "waiting for the first request" panel shows: recent requests and their outcome."""
-    from scim.models import RequestLog
-
-    connection.refresh_from_db(fields=["first_request_at", "last_request_at", "detected_idp"])
-    previous = db.tenant if hasattr(db, "tenant") else None
-    tenant_connection().set_tenant(connection.tenant)
-    try:
-        recent = list(
-            RequestLog.objects.filter(connection_id=connection.id)
-            .order_by("-id")
-            .values("received_at", "method", "path", "status", "scim_type", "error_detail", "quirks")[:limit]
-        )
-    finally:
-        if previous is not None and getattr(previous, "schema_name", None):
-            tenant_connection().set_tenant(previous)
-        else:
-            tenant_connection().set_schema_to_public()
-    return ConnectionStatus(connection.first_request_at, connection.last_request_at, connection.detected_idp, recent)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from provisioning.event_types import EventType
-from provisioning.outbox import Actor
-from provisioning.tenancy import TenantRef
+from outbox.append import Actor
+from outbox.event_types import EventType
+from tenants.context import TenantRef
 
 ALL_TYPES: tuple[EventType, ...] = tuple(EventType)
 

@@ -36,11 +36,10 @@ class SetupStep:
 
 @dataclass(frozen=True)
 class AttributeMapping:
-    """The SCIM path an IdP fills by default, and the app field Rollcall maps it to."""
+    """The SCIM path an IdP fills an app field from, where it differs from Rollcall's common mapping."""
 
     scim_path: str
     app_field: str
-    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,7 @@ class IdpProfile:
     schema_urns: tuple[str, ...] = ()  # non-RFC schema URNs only this IdP sends
     expected_quirks: frozenset[Quirk] = field(default_factory=frozenset)
     setup_steps: tuple[SetupStep, ...] = ()
-    default_mappings: tuple[AttributeMapping, ...] = ()
+    mapping_overrides: tuple[AttributeMapping, ...] = ()
     url_suffix: str = ""
     normaliser: RequestNormaliser | None = None
 
@@ -199,5 +198,5 @@ ENTERPRISE = ENTERPRISE_USER_URN
 
 
 def mappings(*pairs: tuple[str, str]) -> tuple[AttributeMapping, ...]:
-    """(SCIM path, app field) pairs as AttributeMappings; userName is the one required attribute."""
-    return tuple(AttributeMapping(path, app_field, required=path == "userName") for path, app_field in pairs)
+    """(SCIM path, app field) pairs as AttributeMappings."""
+    return tuple(AttributeMapping(path, app_field) for path, app_field in pairs)

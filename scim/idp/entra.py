@@ -6,7 +6,6 @@ Confidence: high (Microsoft's SCIM endpoint, compliance and provisioning docs, m
 from __future__ import annotations
 
 from scim.idp.base import (
-    ENTERPRISE,
     Behaviour,
     Deprovision,
     IdpProfile,
@@ -118,18 +117,11 @@ PROFILE = IdpProfile(
             "within minutes; later cycles run about every 40 minutes.",
         ),
     ),
-    default_mappings=mappings(
-        ("userName", "user_name"),
-        ("externalId", "external_id"),
+    # Where this IdP fills an app field differently from Rollcall's common mapping
+    # (directory.mapping.COMMON_MAPPING); every other field uses the common path.
+    mapping_overrides=mappings(
         ('emails[type eq "work"].value', "email"),  # mail
-        ("name.givenName", "given_name"),
-        ("name.familyName", "family_name"),
-        ("displayName", "display_name"),
-        ("title", "title"),  # jobTitle
         ('phoneNumbers[type eq "work"].value', "phone"),  # telephoneNumber
         ("preferredLanguage", "locale"),  # Entra maps preferredLanguage, not locale
-        (f"{ENTERPRISE}:department", "department"),
-        (f"{ENTERPRISE}:employeeNumber", "employee_number"),  # employeeId
-        (f"{ENTERPRISE}:manager.value", "manager"),
     ),
 )

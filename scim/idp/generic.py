@@ -62,5 +62,4 @@ PROFILE = IdpProfile(
             "can reactivate. DELETE also works.",
         ),
     ),
-    default_mappings=(),  # Rollcall's defaults (directory.mapping.DEFAULT_MAPPING)
 )

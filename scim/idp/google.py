@@ -15,7 +15,6 @@ from scim.idp.base import (
     Reactions,
     SetupStep,
     credentials_step,
-    mappings,
 )
 
 BEHAVIOUR = Behaviour(
@@ -76,13 +75,5 @@ PROFILE = IdpProfile(
             "Deprovisioning: for app unassigned, user suspended and user deleted pick Suspend (Rollcall "
             "sets active=false and keeps the record) or Delete. Finish, then switch Auto-provisioning to ON.",
         ),
-    ),
-    default_mappings=mappings(
-        ("userName", "user_name"),
-        ("externalId", "external_id"),
-        ("emails", "email"),
-        ("name.givenName", "given_name"),
-        ("name.familyName", "family_name"),
-        ("displayName", "display_name"),
     ),
 )

@@ -14,7 +14,6 @@ from scim.idp.base import (
     SetupField,
     SetupStep,
     credentials_step,
-    mappings,
 )
 from scim.quirks import Quirk
 
@@ -78,13 +77,5 @@ PROFILE = IdpProfile(
             "User Groups tab of the app: select the groups whose members should be provisioned and Save. "
             "Their membership is pushed as SCIM groups.",
         ),
-    ),
-    default_mappings=mappings(
-        ("userName", "user_name"),
-        ("externalId", "external_id"),
-        ("emails", "email"),
-        ("name.givenName", "given_name"),
-        ("name.familyName", "family_name"),
-        ("displayName", "display_name"),
     ),
 )

@@ -6,7 +6,6 @@ Confidence: high (Okta's SCIM 2.0 reference and its Runscope spec tests).
 from __future__ import annotations
 
 from scim.idp.base import (
-    ENTERPRISE,
     Behaviour,
     Deprovision,
     IdpProfile,
@@ -90,19 +89,9 @@ PROFILE = IdpProfile(
             "should drive roles in the app (Group Push is separate from assignment).",
         ),
     ),
-    default_mappings=mappings(
-        ("userName", "user_name"),
-        ("externalId", "external_id"),
-        ("emails", "email"),
-        ("name.givenName", "given_name"),
-        ("name.familyName", "family_name"),
-        ("displayName", "display_name"),
-        ("title", "title"),
+    # Where this IdP fills an app field differently from Rollcall's common mapping
+    # (directory.mapping.COMMON_MAPPING); every other field uses the common path.
+    mapping_overrides=mappings(
         ('phoneNumbers[type eq "work"].value', "phone"),  # Okta's primaryPhone
-        ("locale", "locale"),
-        (f"{ENTERPRISE}:department", "department"),
-        (f"{ENTERPRISE}:employeeNumber", "employee_number"),
-        (f"{ENTERPRISE}:costCenter", "cost_center"),
-        (f"{ENTERPRISE}:manager.value", "manager"),
     ),
 )

@@ -7,7 +7,6 @@ inferred: verify them against a live tenant.
 from __future__ import annotations
 
 from scim.idp.base import (
-    ENTERPRISE,
     Behaviour,
     Deprovision,
     IdpProfile,
@@ -16,7 +15,6 @@ from scim.idp.base import (
     SetupField,
     SetupStep,
     credentials_step,
-    mappings,
 )
 from scim.quirks import Quirk
 
@@ -112,16 +110,5 @@ PROFILE = IdpProfile(
             "choose Suspend (Rollcall keeps the user with active=false) or Delete. Save, then assign users "
             "(Users or Roles) and, for groups, add a Rule that maps roles or groups to this app's groups.",
         ),
-    ),
-    default_mappings=mappings(
-        ("userName", "user_name"),
-        ("externalId", "external_id"),
-        ("emails", "email"),
-        ("name.givenName", "given_name"),
-        ("name.familyName", "family_name"),
-        ("displayName", "display_name"),
-        ("title", "title"),
-        (f"{ENTERPRISE}:department", "department"),
-        (f"{ENTERPRISE}:manager.value", "manager"),  # manager.managerId arrives normalised to value
     ),
 )

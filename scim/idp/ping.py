@@ -6,7 +6,6 @@ Confidence: low-medium (Ping's connector settings reference; request shapes part
 from __future__ import annotations
 
 from scim.idp.base import (
-    ENTERPRISE,
     Behaviour,
     Deprovision,
     IdpProfile,
@@ -15,7 +14,6 @@ from scim.idp.base import (
     SetupField,
     SetupStep,
     credentials_step,
-    mappings,
 )
 
 BEHAVIOUR = Behaviour(
@@ -84,17 +82,5 @@ PROFILE = IdpProfile(
             "employeeNumber and manager if you use them), add the users or groups in scope, and enable the "
             "connection or channel.",
         ),
-    ),
-    default_mappings=mappings(
-        ("userName", "user_name"),
-        ("externalId", "external_id"),
-        ("emails", "email"),
-        ("name.givenName", "given_name"),
-        ("name.familyName", "family_name"),
-        ("displayName", "display_name"),
-        ("title", "title"),
-        (f"{ENTERPRISE}:department", "department"),
-        (f"{ENTERPRISE}:employeeNumber", "employee_number"),
-        (f"{ENTERPRISE}:manager.value", "manager"),
     ),
 )

@@ -6,7 +6,6 @@ Confidence: low-medium (SP setup guides). Its traffic depends on the feature box
 from __future__ import annotations
 
 from scim.idp.base import (
-    ENTERPRISE,
     Behaviour,
     Deprovision,
     IdpProfile,
@@ -15,7 +14,6 @@ from scim.idp.base import (
     SetupField,
     SetupStep,
     credentials_step,
-    mappings,
 )
 
 BEHAVIOUR = Behaviour(
@@ -76,14 +74,5 @@ PROFILE = IdpProfile(
             "Test and match",
             "Click Test Connection, then match existing accounts or let Rippling create them.",
         ),
-    ),
-    default_mappings=mappings(
-        ("userName", "user_name"),
-        ("externalId", "external_id"),
-        ("emails", "email"),
-        ("name.givenName", "given_name"),
-        ("name.familyName", "family_name"),
-        ("displayName", "display_name"),
-        (f"{ENTERPRISE}:employeeNumber", "employee_number"),
     ),
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from config.health import HEARTBEAT_KEY, record_heartbeat
-from config.metrics import SCIM_REQUESTS, redis_client
+from observability.heartbeat import HEARTBEAT_KEY, record_heartbeat
+from observability.metrics import SCIM_REQUESTS, redis_client
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from provisioning import dispatch
-from provisioning.tenancy import TenantRef
+from outbox import relay
+from tenants.context import TenantRef
 from tests.provisioning.infra import RedisServer
 
 
@@ -44,6 +44,6 @@ def broker(private_redis: RedisServer, settings) -> Iterator[RedisServer]:  # ty
     private_redis.client().flushall()
     settings.REDIS_URL = private_redis.url
     settings.CELERY_BROKER_URL = private_redis.url
-    dispatch._down_until = 0.0
+    relay._down_until = 0.0
     yield private_redis
-    dispatch._down_until = 0.0
+    relay._down_until = 0.0

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from directory.models import DirectoryUser
-from provisioning.agents import expire_agents
-from provisioning.event_types import EventType
-from provisioning.models import Event, OffboardingRecord
-from provisioning.tenancy import tenant_schema
+from directory.agents import expire_agents
+from directory.models import DirectoryUser, OffboardingRecord
+from outbox.event_types import EventType
+from outbox.models import Event
+from tenants.context import tenant_schema
 from tests.provisioning.support import drain, make_user, remove_user
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from provisioning.tenancy import tenant_schema
+from tenants.context import tenant_schema
 from tests.provisioning.support import drain, make_user, set_active
 
 pytestmark = pytest.mark.django_db

@@ -7,12 +7,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from config.metrics import DEPROVISION_LATENCY, PREFIX, redis_client
-from directory.models import DirectoryUser
-from provisioning.event_types import EventType
-from provisioning.models import AppApiToken, AppSession, Event, OffboardingRecord
-from provisioning.offboarding import AccessDenied, issue_app_token, start_app_session
-from provisioning.tenancy import tenant_schema
+from directory.access import issue_app_token, start_app_session
+from directory.errors import AccessDenied
+from directory.models import AppApiToken, AppSession, DirectoryUser, OffboardingRecord
+from observability.metrics import DEPROVISION_LATENCY, PREFIX, redis_client
+from outbox.event_types import EventType
+from outbox.models import Event
+from tenants.context import tenant_schema
 from tests.provisioning.support import (
     change_members,
     drain,

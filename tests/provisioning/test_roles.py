@@ -5,19 +5,18 @@ from __future__ import annotations
 import pytest
 
 from directory.models import RoleGrant
-from provisioning.event_types import EventType
-from provisioning.models import Event
-from provisioning.roles import recompute_for_group
-from provisioning.selectors import billable_seats, seat_counts
-from provisioning.tenancy import tenant_schema
+from directory.roles import billable_seats, recompute_for_group, seat_counts
+from outbox.event_types import EventType
+from outbox.models import Event
+from tenants.context import tenant_schema
 from tenants.models import Tenant
 from tests.provisioning.support import (
     change_members,
+    count_queries,
     drain,
     make_group,
     make_user,
     map_group,
-    max_queries,
     remove_group,
     remove_user,
     set_active,
@@ -143,19 +142,19 @@ def test_deleted_user_announces_the_loss_of_its_last_role(acme):
 
 
 def test_recompute_query_count_does_not_grow_with_the_number_of_users(acme):
-    from provisioning.roles import recompute_roles
+    from directory.roles import recompute_roles
 
     with tenant_schema(acme):
         users = [make_user(f"q{i}@acme.test") for i in range(30)]
         group = make_group("Admins", members=[u.id for u in users])
         map_group(group, "admin")
-        with max_queries(5):  # targets, upsert, users for the payloads, seq, events
+        with count_queries(at_most=5, include_search_path=False):  # targets, upsert, users for the payloads, seq, events
             changes = recompute_roles([u.id for u in users], tenant=acme, actor=_actor())
         assert len(changes) == 30
 
 
 def _actor():
-    from provisioning.outbox import Actor
+    from outbox.append import Actor
 
     return Actor(kind="portal", id="test-admin")
 
