@@ -22,8 +22,6 @@ from outbox.append import Actor, NewEvent, append_events
 from outbox.event_types import EventType
 from tenants.models import ScimConnection
 
-AGENT_EXPIRY_ACTOR = Actor(kind="system", id="agent-expiry")
-
 
 class TeardownReason(StrEnum):
     EXPIRED = "expired"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -24,14 +26,29 @@ class ChangeContext:
     idp: str = "generic"
 
 
+_caller_owns_transaction: ContextVar[bool] = ContextVar("rollcall_caller_owns_transaction", default=False)
+
+
+@contextmanager
+def in_callers_transaction() -> Iterator[None]:
+    """Declare that the caller's transaction holds exactly one change and fails with it.
+
+    The SCIM edge's write path does this (its transaction also holds the request-log row): the
+    service then adds no savepoint of its own, so a write costs one commit and no savepoint round
+    trips. The caller must let a failed change's error propagate out of its transaction."""
+    token = _caller_owns_transaction.set(True)
+    try:
+        yield
+    finally:
+        _caller_owns_transaction.reset(token)
+
+
 def change_transaction() -> transaction.Atomic:
     """The transaction of one directory change (the row, its value rows and its outbox events).
 
-    Nested in a caller's transaction (the SCIM view's, which also holds the request-log row) it
-    adds no savepoint: a failed change fails the whole outer transaction, and every caller lets
-    the error propagate rather than carrying on in that transaction.
-    """
-    return transaction.atomic(savepoint=False)
+    Nested in another transaction it is a savepoint, so a refused change (NotFound, Conflict, ...)
+    leaves the caller's transaction usable, unless the caller declared `in_callers_transaction()`."""
+    return transaction.atomic(savepoint=not _caller_owns_transaction.get())
 
 
 def check_version(expected: ExpectedVersion, current: int) -> None:

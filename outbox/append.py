@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -43,11 +43,14 @@ RETURNING seq
 """
 
 
+ActorKind = Literal["scim", "portal", "operator", "system"]
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who caused a change: a SCIM connection, a portal admin, an operator, or the system."""
 
-    kind: str  # "scim" | "operator" | "system" | "portal"
+    kind: ActorKind
     id: str
     request_id: str = ""
     requested_at: datetime | None = None
@@ -57,7 +60,6 @@ class Actor:
         return f"{self.kind}:{self.id}"
 
 
-SYSTEM = Actor(kind="system", id="rollcall")
 
 
 @dataclass(frozen=True)

@@ -263,6 +263,10 @@ def _pathless_targets(
             raise invalid_value(f"{schema.id} must be an object")
         targets: list[tuple[_Target, Any]] = []
         for inner_key, inner_value in value.items():
+            if str(inner_key).lower() == "schemas":
+                # scim2-models clients send the extension object with its own schemas list.
+                quirks.record(Quirk.EXTENSION_SCHEMAS_KEY, schema.id)
+                continue
             path = _parse_key(str(inner_key), quirks, record_urn=False)
             targets += _pathless_target(
                 rtype, AttrPath(schema.id, path.attr, path.sub_attr), inner_value, quirks

@@ -100,6 +100,13 @@ def coerce_value(attribute: Attribute, value: Any, quirks: QuirkLog, *, label: s
         # Entra sends manager as [{"value": ...}]
         quirks.record(Quirk.LIST_FOR_SINGLE_VALUED, label)
         return coerce_value(attribute, value[0], quirks, label=label)
+    if attribute.type == "complex" and isinstance(value, str) and attribute.sub("value") is not None:
+        # Entra sends the manager as its bare id: "manager": "<id>" (create) or a PATCH value "<id>".
+        if not value:
+            quirks.record(Quirk.EMPTY_STRING_CLEARS, label)
+            return UNASSIGNED
+        quirks.record(Quirk.BARE_ID_FOR_REFERENCE, label)
+        return _coerce_complex(attribute, {"value": value}, quirks, label)
     if attribute.type == "complex":
         return _coerce_complex(attribute, value, quirks, label)
     return _coerce_simple(attribute, value, quirks, label)

@@ -13,6 +13,7 @@ from scim.errors import ScimError
 from tenants import secrets
 from tenants.db import tenant_connection
 from tenants.models import ScimConnection, ScimToken, Tenant
+from tenants.services import record_token_use
 
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 _DUMMY_DIGEST = "0" * 64
@@ -71,19 +72,10 @@ def authenticate(request: HttpRequest, connection_id: str) -> AuthenticatedConne
     if not conn.is_active or tenant.status != Tenant.Status.ACTIVE:
         raise unauthorized()
     if matched.last_used_at is None or now - matched.last_used_at > LAST_USED_RESOLUTION:
-        _touch(matched, conn, request, now)
+        record_token_use(matched, source_ip=request.META.get("REMOTE_ADDR"), now=now)
     if known_tenant is None or known_tenant.pk != tenant.pk:
         tenant_connection().set_tenant(tenant)
         if len(_TENANT_OF_CONNECTION) >= _TENANT_OF_CONNECTION_MAX:
             _TENANT_OF_CONNECTION.clear()
         _TENANT_OF_CONNECTION[connection_id] = tenant
     return AuthenticatedConnection(connection=conn, tenant=tenant, token=matched)
-
-
-def _touch(token: ScimToken, conn: ScimConnection, request: HttpRequest, now) -> None:  # type: ignore[no-untyped-def]
-    """Record token use at most once a minute (keeps the hot path free of writes)."""
-    ScimToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=request.META.get("REMOTE_ADDR"))
-    updates = {"last_request_at": now}
-    if conn.first_request_at is None:
-        updates["first_request_at"] = now
-    ScimConnection.objects.filter(pk=conn.pk).update(**updates)

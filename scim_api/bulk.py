@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from directory.change import in_callers_transaction
 from directory.errors import DirectoryError
 from scim.errors import ScimError, invalid_syntax, invalid_value
 from scim.patch import parse_patch_request
@@ -108,7 +109,7 @@ def _run(op: Operation, call: ScimCall) -> tuple[int, Any, str | None]:
     alone while the others go on.
     """
     try:
-        with transaction.atomic():
+        with transaction.atomic(), in_callers_transaction():
             return _apply(op, call)
     except DirectoryError as exc:
         raise scim_error_for(exc) from exc

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from directory.change import ChangeContext
+from directory.change import ChangeContext, in_callers_transaction
 from directory.errors import DirectoryError
 from outbox.append import Actor
 from scim.errors import ScimError, not_found
@@ -117,7 +117,7 @@ def scim_endpoint(request: HttpRequest, connection_id: str, scim_path: str) -> H
         if _writes_one_resource(method, segments):
             # The change, its outbox events and its request-log row commit together: one commit
             # (one WAL flush) per write. A failed write rolls back and is logged below instead.
-            with transaction.atomic():
+            with transaction.atomic(), in_callers_transaction():
                 response = _route(call, method, segments)
                 _log(
                     request, call, idp, method, response.status_code, time.perf_counter() - started, None, in_change=True

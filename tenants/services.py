@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -134,6 +134,17 @@ def rotate_token(*, connection: ScimConnection, overlap: timedelta = timedelta(h
 def revoke_tokens(*, connection: ScimConnection) -> int:
     """Revoke every active token of the connection at once. Returns how many were revoked."""
     return connection.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def record_token_use(token: ScimToken, *, source_ip: str | None, now: datetime) -> None:
+    """Note when and from where a token was last used, and the connection's first and last request.
+
+    The SCIM edge calls this at most once a minute per token, which keeps the hot path free of writes."""
+    ScimToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=source_ip)
+    updates: dict[str, datetime] = {"last_request_at": now}
+    if token.connection.first_request_at is None:
+        updates["first_request_at"] = now
+    ScimConnection.objects.filter(pk=token.connection_id).update(**updates)
 
 
 def note_detected_idp(connection: ScimConnection, idp: str) -> None:

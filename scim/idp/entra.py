@@ -77,6 +77,7 @@ PROFILE = IdpProfile(
             Quirk.MEMBER_REMOVE_VALUE_LIST,
             Quirk.MEMBER_NULL_REF,
             Quirk.MEMBER_MISSING_TYPE,
+            Quirk.BARE_ID_FOR_REFERENCE,
             Quirk.LIST_FOR_SINGLE_VALUED,
             Quirk.VALUE_FILTER_ON_SINGLE_VALUED,
             Quirk.FILTERED_ADD_CREATES_VALUE,

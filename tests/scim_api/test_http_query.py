@@ -181,6 +181,29 @@ def test_root_search_spans_users_and_groups(scim, people):
     assert types == {"User", "Group"}
 
 
+def test_root_search_by_user_name_finds_the_users_and_skips_groups(scim, people):
+    """RFC 7644 §3.4.3: a resource type without the filtered attribute contributes nothing."""
+    scim.create_group("Everyone")
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'userName eq "bob@acme.test"'}
+    r = scim.post("/.search", body)
+    assert r.status == 200, r.body
+    assert r["totalResults"] == 1
+    assert [(x["meta"]["resourceType"], x["userName"]) for x in r["Resources"]] == [("User", "bob@acme.test")]
+
+
+def test_root_search_by_group_attribute_finds_only_groups(scim, people):
+    scim.create_group("Everyone", [people["Ada"]])
+    r = scim.post("/.search", {"filter": "members pr"})
+    assert r.status == 200, r.body
+    assert [x["displayName"] for x in r["Resources"]] == ["Everyone"]
+
+
+def test_root_search_with_an_attribute_no_type_has_is_invalid_filter(scim, people):
+    r = scim.post("/.search", {"filter": 'shoeSize eq "42"'})
+    assert r.status == 400
+    assert r["scimType"] == "invalidFilter"
+
+
 def test_unknown_query_parameters_and_dangling_separators_are_ignored(scim, people):
     r = scim.request("GET", "/Users?" + _qs('userName eq "ada@acme.test"') + "&aadOptscim062020&")
     assert r.status == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from directory.models import DirectoryUser
+from tenants.context import tenant_schema
 from tenants.db import tenant_connection
 from tenants.models import ScimToken
 from tenants.services import create_connection, revoke_tokens, rotate_token
@@ -90,7 +91,7 @@ def test_data_lives_in_each_tenants_schema(scim, scim_b, tenant_a, tenant_b):
 def test_second_connection_of_a_tenant_sees_the_same_directory(scim, tenant_a):
     created = scim.create_user("shared@alpha.test")
     issued = create_connection(tenant=tenant_a, idp="okta")
-    other = ScimClient(issued.connection.id, issued.token)
+    other = ScimClient(issued.connection.id, issued.token, tenant_a)
     assert other.get(f"/Users/{created['id']}").status == 200
 
 
@@ -98,3 +99,16 @@ def test_errors_are_never_html(scim):
     r = scim.request("POST", "/Users", raw=b"\xff\xfe not json")
     assert r.status == 400
     assert r.headers["Content-Type"] == "application/scim+json"
+
+
+def test_the_isolation_check_fails_when_the_second_tenant_holds_the_first_ones_data(tenant_a, tenant_b):
+    """The after-each-test isolation check (tests.support.isolation) can fail: here it must."""
+    from tests.support.directory import make_user
+    from tests.support.isolation import assert_other_tenant_sees_nothing
+
+    with tenant_schema(tenant_a):
+        make_user("a@alpha.test")
+    with tenant_schema(tenant_b):
+        make_user("leaked@alpha.test")
+    with pytest.raises(AssertionError, match="tenant B has users"):
+        assert_other_tenant_sees_nothing(tenant_a)

@@ -170,3 +170,78 @@ def test_a_late_handler_converges_on_the_current_state_without_flapping(acme):
         set_active(ada.id, False)
         drain(acme)
         assert role_of(ada) is None and role_events(ada) == []
+
+
+# --------------------------------------------------------------------------- editing mappings and roles
+
+
+def test_mapping_a_group_appends_one_event_and_the_pipeline_grants_the_role(acme):
+    from directory.roles import map_group_to_role, unmap_group
+    from tests.support.outbox import capture_outbox
+
+    with tenant_schema(acme):
+        ada = make_user("ada@acme.test")
+        team = make_group("Team", members=[ada.id])
+        with capture_outbox(types=("role.mapping_changed",)) as events:
+            map_group_to_role(group_id=team.id, role_key="editor", actor=_actor())
+        assert events[0].payload == {"group_id": str(team.id), "role": "editor", "previous_role": None}
+        assert role_of(ada) is None  # the recompute is the pipeline's, never the request's
+        drain(acme)
+        assert role_of(ada) == "editor"
+        with capture_outbox(expected=0):
+            map_group_to_role(group_id=team.id, role_key="editor", actor=_actor())  # unchanged: no event
+        assert unmap_group(group_id=team.id, actor=_actor()) is True
+        drain(acme)
+        assert role_of(ada) is None
+        assert unmap_group(group_id=team.id, actor=_actor()) is False
+
+
+def test_manual_grants_survive_mapping_changes_but_not_offboarding(acme):
+    from directory.roles import grant_role_manually, map_group_to_role
+
+    with tenant_schema(acme):
+        ada = make_user("ada@acme.test")
+        team = make_group("Team", members=[ada.id])
+        grant_role_manually(user_id=ada.id, role_key="admin", tenant=acme, actor=_actor())
+        map_group_to_role(group_id=team.id, role_key="viewer", actor=_actor())
+        drain(acme)
+        assert role_of(ada) == "admin" and RoleGrant.objects.get(user_id=ada.id).source == "manual"
+        set_active(ada.id, False)
+        drain(acme)
+        assert role_of(ada) is None
+
+
+def test_custom_roles_are_validated_and_reordering_sets_precedence(acme):
+    from directory.errors import InvalidValue
+    from directory.models import Role
+    from directory.roles import create_role, reorder_roles
+
+    with tenant_schema(acme):
+        support = create_role(key="support", name="Support agent", billable=True, actor=_actor())
+        assert support.precedence < Role.objects.get(key="viewer").precedence
+        for key, name in (("support", "Dup"), ("Bad Key", "x"), ("ok", "  ")):
+            with pytest.raises(InvalidValue):
+                create_role(key=key, name=name, billable=False, actor=_actor())
+        ordered = reorder_roles(keys=["support", "admin", "editor", "viewer"], actor=_actor())
+        assert [r.key for r in ordered] == ["support", "admin", "editor", "viewer"]
+        with pytest.raises(InvalidValue):
+            reorder_roles(keys=["admin", "viewer"], actor=_actor())
+
+
+def test_seat_preview_counts_roles_from_real_memberships_before_saving(acme):
+    from directory.roles import preview_seats
+
+    with tenant_schema(acme):
+        users = [make_user(f"s{i}@acme.test") for i in range(4)]
+        admins = make_group("Admins", members=[users[0].id])
+        eng = make_group("Eng", members=[u.id for u in users[:3]])
+        map_group(eng, "editor")
+        drain(acme)
+        preview = preview_seats({str(admins.id): "admin", str(eng.id): "editor"}, default_role="viewer")
+        rows = {r.role: (r.now, r.proposed) for r in preview.rows}
+        assert rows == {"admin": (0, 1), "editor": (3, 2), "viewer": (0, 1)}
+        assert (preview.billable_now, preview.billable_proposed) == (3, 3)
+        assert (preview.users_changing, preview.users_losing_role, preview.needs_confirmation) == (2, 0, False)
+        unmapped = preview_seats({}, default_role=None)
+        assert unmapped.users_losing_role == 3 and unmapped.needs_confirmation  # 3 of 4 users lose their role
+        assert role_of(users[0]) == "editor"  # nothing was written
