@@ -8,6 +8,7 @@ from __future__ import annotations
 from scim.idp.base import (
     ENTERPRISE,
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -105,4 +106,11 @@ PROFILE = IdpProfile(
         (f"{ENTERPRISE}:costCenter", "cost_center"),
         (f"{ENTERPRISE}:manager.value", "manager"),
     ),
+    tagline='An app integration with SCIM provisioning: users, deactivation and Group Push.',
+    watch_out='Set "Unique identifier field for users" to userName: Okta finds and links existing accounts by it, and a different field makes it create duplicates.',
+    quiet_tips=(
+        'Okta sends nothing until you act: click Test Connector Configuration on Provisioning > Integration, or assign a user on the Assignments tab.',
+        'If the test says the credentials are invalid, check that Authentication Mode is HTTP Header and that the Authorization field holds only the token.',
+    ),
+    probes=(ConnectionProbe("GET", "Users", (("startIndex", "1"), ("count", "2"))),),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from scim.idp.base import (
     ENTERPRISE,
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -124,4 +125,11 @@ PROFILE = IdpProfile(
         (f"{ENTERPRISE}:department", "department"),
         (f"{ENTERPRISE}:manager.value", "manager"),  # manager.managerId arrives normalised to value
     ),
+    tagline='The SCIM Provisioner with SAML (SCIM v2 Enterprise) connector.',
+    watch_out='On the Provisioning tab untick "Require admin approval before this action is performed" for create, update and delete: otherwise every change waits silently in a pending queue.',
+    quiet_tips=(
+        'Clicking Enable under API Connection on the Configuration tab sends the first request.',
+        'Nothing arrives after assigning users? Look for provisioning tasks waiting for approval under Users > Provisioning.',
+    ),
+    probes=(ConnectionProbe("GET", "Users", filter_pattern=r'userName eq ".*"'),),
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from scim.idp.base import (
     ENTERPRISE,
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -86,4 +87,11 @@ PROFILE = IdpProfile(
         ("displayName", "display_name"),
         (f"{ENTERPRISE}:employeeNumber", "employee_number"),
     ),
+    tagline='A Custom App with User Management via SCIM.',
+    watch_out='Tick exactly the features listed in step 2 (groups, pagination, create and delete groups, PATCH for groups): Rippling decides which requests it sends from those boxes.',
+    quiet_tips=(
+        "Test Connection in the custom app's SCIM settings sends the first request.",
+        'Only people matched by the App Access Rules are sent: check the rules if nothing arrives.',
+    ),
+    probes=(ConnectionProbe("GET", "ServiceProviderConfig"),),
 )
