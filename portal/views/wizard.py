@@ -256,6 +256,8 @@ class LiveCheckView(WizardView):
             if check.stop_polling:
                 response.status_code = POLL_DONE
             return response
+        for shared in ("tenant", "setup", "profile"):
+            context.pop(shared)
         return self.page(request, setup, **context)
 
 
