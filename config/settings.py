@@ -135,6 +135,10 @@ CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "portal.views.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 OTP_TOTP_ISSUER = "Rollcall"
+MESSAGE_TAGS = {10: "info", 20: "info", 25: "ok", 30: "warning", 40: "error"}  # the alert component's tones
+# django-otp's own per-device back-off would reject a correct code a second after a typo, with
+# "did not match"; tenants.ratelimit counts failures instead and says how long to wait.
+OTP_TOTP_THROTTLE_FACTOR = 0
 # Failed passwords and codes, counted in the shared cache per account and per source IP.
 ROLLCALL_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("ROLLCALL_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
 ROLLCALL_LOGIN_MAX_FAILURES_PER_IP = env_int("ROLLCALL_LOGIN_MAX_FAILURES_PER_IP", 20)
@@ -225,7 +229,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_secrets": {"()": "portal.logging.RedactSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

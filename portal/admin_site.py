@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from portal.views.base import is_verified
 from tenants.models import Operator
 
 
@@ -14,7 +15,7 @@ def has_permission(request: HttpRequest) -> bool:
     return bool(
         user.is_active
         and user.is_staff
-        and user.is_verified()  # type: ignore[union-attr]
+        and is_verified(user)
         and Operator.objects.filter(user_id=user.pk, role=Operator.Role.ADMIN).exists()
     )
 

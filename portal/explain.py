@@ -24,7 +24,7 @@ DOUBLED_RESOURCE = re.compile(r"/(Users|Groups)/(Users|Groups)(/|$)", re.IGNOREC
 DOUBLED_BASE = re.compile(r"/scim/v2/[^/]+/.*scim/v2", re.IGNORECASE)
 
 
-def _auth_failure(kind: str, token_field: str, url_field: str) -> Explanation:
+def _auth_failure(kind: str, token_field: str, url_field: str, idp_name: str) -> Explanation:
     paste = f"Generate a new token in step 3 and paste it into {token_field}."
     texts: dict[str, tuple[str, str]] = {
         "missing_header": (
@@ -38,7 +38,7 @@ def _auth_failure(kind: str, token_field: str, url_field: str) -> Explanation:
         ),
         "bearer_doubled": (
             '"Bearer" was sent twice',
-            f'Your IdP adds "Bearer " itself. Remove "Bearer " from {token_field} so it holds only the token.',
+            f'{idp_name} adds "Bearer " itself. Remove "Bearer " from {token_field} so it holds only the token.',
         ),
         "unknown_token": (
             "Unknown token",
@@ -68,18 +68,22 @@ def _auth_failure(kind: str, token_field: str, url_field: str) -> Explanation:
 
 
 def explain_request(
-    row: Mapping[str, Any], *, token_field: str = "the token field", url_field: str = "the SCIM URL field"
+    row: Mapping[str, Any],
+    *,
+    token_field: str = "the token field",
+    url_field: str = "the SCIM URL field",
+    idp_name: str = "Your IdP",
 ) -> Explanation:
     """Title and fix for one request-log row."""
     status = int(row.get("status") or 0)
     method = str(row.get("method") or "").upper()
     path = str(row.get("path") or "")
     if status == 401:
-        return _auth_failure(str(row.get("auth_failure") or ""), token_field, url_field)
+        return _auth_failure(str(row.get("auth_failure") or ""), token_field, url_field, idp_name)
     if status == 404 and DOUBLED_RESOURCE.search(path):
         return Explanation(
             "The base URL has /Users or /Groups at the end",
-            f"Your IdP appends /Users and /Groups itself. Remove them from {url_field} and save.",
+            f"{idp_name} appends /Users and /Groups itself. Remove them from {url_field} and save.",
             "error",
         )
     if status == 404 and DOUBLED_BASE.search(path):
@@ -91,7 +95,7 @@ def explain_request(
     if status == 404 and (row.get("resource_id") or method != "GET"):
         return Explanation(
             "Not found",
-            "The IdP asked for a user or group Rollcall does not have (for example one deleted earlier). "
+            f"{idp_name} asked for a user or group Rollcall does not have (for example one deleted earlier). "
             "It usually creates it again on its next run; no action needed unless it repeats.",
             "warning",
         )
@@ -105,8 +109,8 @@ def explain_request(
     if status == 409:
         return Explanation(
             "Already exists",
-            "A user or group with this userName or name exists already. Rollcall links it when your IdP "
-            "looks it up by userName; check that the IdP's unique identifier is userName.",
+            "A user or group with this userName or name exists already. Rollcall links it when "
+            f"{idp_name} looks it up by userName: check that its unique identifier is userName.",
             "warning",
         )
     if status == 429:
@@ -124,4 +128,19 @@ def explain_request(
             "If it repeats, contact support with the time of the request.",
             "error",
         )
-    return Explanation("Accepted", "", "ok")
+    return Explanation(_success_title(method, path), "", "ok")
+
+
+RESOURCE_IN_PATH = re.compile(r"/(Users|Groups)(/[^/?]+)?/?$", re.IGNORECASE)
+
+
+def _success_title(method: str, path: str) -> str:
+    """ "User created", "Users listed", "Group updated"... ("Answered" for anything else)."""
+    match = RESOURCE_IN_PATH.search(path.split("?", 1)[0])
+    if match is None:
+        return "Answered"
+    noun = "User" if match.group(1).lower() == "users" else "Group"
+    if method == "GET":
+        return f"{noun} read" if match.group(2) else f"{noun}s listed"
+    verb = {"POST": "created", "PUT": "updated", "PATCH": "updated", "DELETE": "deleted"}.get(method)
+    return f"{noun} {verb}" if verb else "Answered"

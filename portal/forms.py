@@ -38,7 +38,14 @@ class CodeForm(forms.Form):
         label="6-digit code",
         max_length=32,
         widget=forms.TextInput(
-            attrs=_attrs(autocomplete="one-time-code", inputmode="numeric", autofocus="", spellcheck="false")
+            attrs={
+                "class": "input input--code",
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autofocus": "",
+                "spellcheck": "false",
+                "maxlength": "6",
+            }
         ),
     )
 

@@ -12,8 +12,7 @@ import secrets as pysecrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -26,7 +25,6 @@ from tenants import secrets as secrets_
 from tenants.models import Operator, RecoveryCodeDevice, SetupLink, Tenant, TenantAdmin
 from tenants.services import setup_link_ttl, setup_url
 
-User = get_user_model()
 TOTP_DIGITS = 6
 
 
@@ -63,7 +61,9 @@ class Audience(StrEnum):
     PORTAL = "portal"
     CONSOLE = "console"
 
-    def admits(self, user: AbstractBaseUser) -> bool:
+    def admits(self, user: User | AnonymousUser) -> bool:
+        if user.pk is None:
+            return False
         if self is Audience.PORTAL:
             return TenantAdmin.objects.filter(user_id=user.pk).exists()
         return Operator.objects.filter(user_id=user.pk).exists()
@@ -137,7 +137,7 @@ def create_account_from_link(*, secret: str, email: str, password: str, password
     return admin
 
 
-def _record_link_enrolled(user: AbstractBaseUser) -> None:
+def _record_link_enrolled(user: User) -> None:
     SetupLink.objects.filter(redeemed_by_id=user.pk, enrolled_at__isnull=True).update(
         enrolled_at=timezone.now(), status=SetupLink.Status.ENROLLED
     )
@@ -150,7 +150,7 @@ def record_setup_completed(*, tenant: Tenant) -> None:
     ).update(completed_at=timezone.now(), status=SetupLink.Status.COMPLETED)
 
 
-def invite_admin(*, tenant: Tenant, email: str, invited_by: AbstractBaseUser) -> str:
+def invite_admin(*, tenant: Tenant, email: str, invited_by: User) -> str:
     """An invite link for another admin of `tenant` (shown once). Earlier invites to the address stop working."""
     address = normalise_email(email)
     try:
@@ -171,7 +171,7 @@ def invite_admin(*, tenant: Tenant, email: str, invited_by: AbstractBaseUser) ->
             expires_at=now + setup_link_ttl(),
             purpose=SetupLink.Purpose.INVITE,
             email=address,
-            invited_by=invited_by,  # type: ignore[misc]
+            invited_by=invited_by,
         )
     return setup_url(secret)
 
@@ -184,7 +184,7 @@ def revoke_invite(*, tenant: Tenant, invite_id: int) -> None:
         raise AccountError("This invite is no longer open.")
 
 
-def remove_admin(*, tenant: Tenant, admin_id: int, actor: AbstractBaseUser) -> str:
+def remove_admin(*, tenant: Tenant, admin_id: int, actor: User) -> str:
     """Delete another admin's account (never the last admin, never yourself). Returns their email."""
     with transaction.atomic():
         admins = list(TenantAdmin.objects.select_for_update().filter(tenant=tenant).select_related("user"))
@@ -203,7 +203,7 @@ def remove_admin(*, tenant: Tenant, admin_id: int, actor: AbstractBaseUser) -> s
 # --------------------------------------------------------------------------- passwords
 
 
-def check_password(*, audience: Audience, email: str, password: str, ip: str) -> AbstractBaseUser:
+def check_password(*, audience: Audience, email: str, password: str, ip: str) -> User:
     """The account for email + password, counting failures per account and per IP.
 
     Raises ratelimit.Limited while locked out (even for the right password) and AccountError
@@ -213,10 +213,7 @@ def check_password(*, audience: Audience, email: str, password: str, ip: str) ->
     user = User.objects.filter(username=address, is_active=True).first()
     if user is None:
         User().set_password(password)  # the same hashing time as a real check
-        ok = False
-    else:
-        ok = user.check_password(password) and audience.admits(user)
-    if not ok:
+    if user is None or not (user.check_password(password) and audience.admits(user)):
         ratelimit.fail(ratelimit.PASSWORD, account=address, ip=ip)
         raise AccountError("Wrong email or password.")
     ratelimit.clear(ratelimit.PASSWORD, account=address)
@@ -239,17 +236,17 @@ def _base32_key(device: TOTPDevice) -> str:
     return base64.b32encode(device.bin_key).decode().rstrip("=")
 
 
-def has_confirmed_totp(user: AbstractBaseUser) -> bool:
+def has_confirmed_totp(user: User) -> bool:
     return TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists()
 
 
-def start_totp_enrolment(*, user: AbstractBaseUser, label: str) -> Enrolment:
+def start_totp_enrolment(*, user: User, label: str) -> Enrolment:
     """The user's pending (unconfirmed) TOTP device, created once and reused on reload."""
     if has_confirmed_totp(user):
         raise AccountError("Two-factor authentication is already set up for this account.")
     device = TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).order_by("id").first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)  # type: ignore[misc]
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
     key = _base32_key(device)
     from urllib.parse import quote
 
@@ -267,7 +264,7 @@ def _code_shape_ok(code: str) -> bool:
     return len(code) == TOTP_DIGITS and code.isdigit()
 
 
-def confirm_totp(*, user: AbstractBaseUser, code: str, ip: str) -> tuple[TOTPDevice, list[str]]:
+def confirm_totp(*, user: User, code: str, ip: str) -> tuple[TOTPDevice, list[str]]:
     """Confirm the pending device with a current code; returns it and 10 new recovery codes (shown once)."""
     code = "".join(code.split())
     ratelimit.check(ratelimit.CODE, account=user.get_username(), ip=ip)
@@ -293,13 +290,13 @@ def confirm_totp(*, user: AbstractBaseUser, code: str, ip: str) -> tuple[TOTPDev
     return device, codes
 
 
-def issue_recovery_codes(*, user: AbstractBaseUser) -> list[str]:
+def issue_recovery_codes(*, user: User) -> list[str]:
     """Ten new recovery codes (earlier ones stop working); only their digests are stored."""
     codes = [secrets_.new_recovery_code() for _ in range(secrets_.RECOVERY_CODE_COUNT)]
     digests = [secrets_.digest(secrets_.normalise_recovery_code(c)) for c in codes]
     with transaction.atomic():
         RecoveryCodeDevice.objects.filter(user_id=user.pk).delete()
-        RecoveryCodeDevice.objects.create(user=user, name="Recovery codes", digests=digests)  # type: ignore[misc]
+        RecoveryCodeDevice.objects.create(user=user, name="Recovery codes", digests=digests)
     return codes
 
 
@@ -310,7 +307,7 @@ class Verified:
     recovery_codes_left: int
 
 
-def verify_second_factor(*, user: AbstractBaseUser, code: str, ip: str) -> Verified:
+def verify_second_factor(*, user: User, code: str, ip: str) -> Verified:
     """Check a TOTP code (6 digits) or a recovery code, counting failures per account and per IP."""
     ratelimit.check(ratelimit.CODE, account=user.get_username(), ip=ip)
     compact = "".join(code.split())
@@ -330,7 +327,7 @@ def verify_second_factor(*, user: AbstractBaseUser, code: str, ip: str) -> Verif
     return verified
 
 
-def _recovery_left(user: AbstractBaseUser) -> int:
+def _recovery_left(user: User) -> int:
     recovery = RecoveryCodeDevice.objects.filter(user_id=user.pk).first()
     return recovery.remaining if recovery else 0
 

@@ -187,7 +187,7 @@ def live_check(*, setup: Any, waiting_since: datetime) -> LiveCheck:
                 )
             ]
         )
-        explanation = explain_request(row, token_field=token_field, url_field=url_field)
+        explanation = explain_request(row, token_field=token_field, url_field=url_field, idp_name=profile.name)
         query = f"?{row['query']}" if row["query"] else ""
         requests.append(
             LiveRequest(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -59,7 +59,7 @@ def _profile(idp: str) -> IdpProfile:
         raise WizardError("Choose one of the identity providers listed.", "idp") from None
 
 
-def start_setup(*, tenant: Tenant, idp: str, actor: AbstractBaseUser) -> ConnectionSetup:
+def start_setup(*, tenant: Tenant, idp: str, actor: User) -> ConnectionSetup:
     """A new connection for the chosen IdP (no token yet: step 3 issues it) with its wizard state."""
     profile = _profile(idp)
     with transaction.atomic():

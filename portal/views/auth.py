@@ -21,10 +21,10 @@ from django.views import View
 from django_otp import login as otp_login
 
 from portal.forms import CodeForm, LoginForm, VerifyForm
-from portal.views.base import ENROL_URLS, HOME_URLS, LOGIN_URLS, VERIFY_URLS
+from portal.views.base import ENROL_URLS, HOME_URLS, LOGIN_URLS, VERIFY_URLS, is_verified, signed_in_user
 from tenants import accounts
 from tenants.accounts import AccountError, Audience
-from tenants.models import Operator, TenantAdmin
+from tenants.models import TenantAdmin
 from tenants.ratelimit import Limited
 
 NEXT_KEY = "rollcall_next"
@@ -111,7 +111,7 @@ class PendingUserMixin(AudienceMixin):
         user = request.user
         if not user.is_authenticated or not self.audience.admits(user):
             return redirect(LOGIN_URLS[self.audience])
-        if user.is_verified():  # type: ignore[union-attr]
+        if is_verified(user):
             return redirect(HOME_URLS[self.audience])
         return None
 
@@ -126,7 +126,7 @@ class VerifyView(PendingUserMixin, View):
     template = "accounts/verify.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        if not accounts.has_confirmed_totp(request.user):
+        if not accounts.has_confirmed_totp(signed_in_user(request)):
             return redirect(ENROL_URLS[self.audience])
         return render(request, self.template, self.context(form=VerifyForm()))
 
@@ -135,7 +135,7 @@ class VerifyView(PendingUserMixin, View):
         if not form.is_valid():
             return render(request, self.template, self.context(form=form), status=400)
         try:
-            verified = accounts.verify_second_factor(user=request.user, code=form.cleaned_data["code"], ip=client_ip(request))
+            verified = accounts.verify_second_factor(user=signed_in_user(request), code=form.cleaned_data["code"], ip=client_ip(request))
         except Limited as exc:
             form.add_error("code", exc.message)
             response = render(request, self.template, self.context(form=form), status=429)
@@ -158,29 +158,29 @@ class EnrolView(PendingUserMixin, View):
     template = "accounts/enrol.html"
 
     def _page(self, request: HttpRequest, form: CodeForm, status: int = 200) -> HttpResponse:
-        enrolment = accounts.start_totp_enrolment(user=request.user, label=scope_label(self.audience, request.user))
+        enrolment = accounts.start_totp_enrolment(user=signed_in_user(request), label=scope_label(self.audience, signed_in_user(request)))
         qr = segno.make(enrolment.otpauth_url, error="m")
         svg = qr.svg_inline(scale=4, border=2, dark="#111111", light="#ffffff", omitsize=True)
         return render(
             request,
             self.template,
-            self.context(form=form, manual_key=enrolment.manual_key, qr_svg=svg, scope=scope_label(self.audience, request.user)),
+            self.context(form=form, manual_key=enrolment.manual_key, qr_svg=svg, scope=scope_label(self.audience, signed_in_user(request))),
             status=status,
         )
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        if accounts.has_confirmed_totp(request.user):
+        if accounts.has_confirmed_totp(signed_in_user(request)):
             return redirect(VERIFY_URLS[self.audience])
         return self._page(request, CodeForm())
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        if accounts.has_confirmed_totp(request.user):
+        if accounts.has_confirmed_totp(signed_in_user(request)):
             return redirect(VERIFY_URLS[self.audience])
         form = CodeForm(request.POST)
         if not form.is_valid():
             return self._page(request, form, status=400)
         try:
-            device, codes = accounts.confirm_totp(user=request.user, code=form.cleaned_data["code"], ip=client_ip(request))
+            device, codes = accounts.confirm_totp(user=signed_in_user(request), code=form.cleaned_data["code"], ip=client_ip(request))
         except Limited as exc:
             form.add_error("code", exc.message)
             return self._page(request, form, status=429)
@@ -192,7 +192,7 @@ class EnrolView(PendingUserMixin, View):
         return render(
             request,
             "accounts/recovery_codes.html",
-            self.context(codes=codes, next_url=self.after_login(request), scope=scope_label(self.audience, request.user)),
+            self.context(codes=codes, next_url=self.after_login(request), scope=scope_label(self.audience, signed_in_user(request))),
         )
 
 
@@ -205,5 +205,3 @@ class LogoutView(AudienceMixin, View):
         return redirect(LOGIN_URLS[self.audience])
 
 
-def is_operator(user: Any) -> bool:
-    return Operator.objects.filter(user_id=user.pk).exists()

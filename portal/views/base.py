@@ -10,11 +10,12 @@ maps to a permission that the operator's role must hold.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views import View
@@ -37,6 +38,16 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
     return redirect(url)
 
 
+def signed_in_user(request: HttpRequest) -> User:
+    """request.user once a gate let the request through (authenticated, never anonymous)."""
+    return cast(User, request.user)
+
+
+def is_verified(user: Any) -> bool:
+    """Whether django-otp's middleware verified this session's second factor."""
+    return bool(getattr(user, "is_verified", lambda: False)())
+
+
 def second_factor_gate(request: HttpRequest, audience: Audience) -> HttpResponse | None:
     """None when the request may go on; else where to send it (sign in, verify, enrol)."""
     user = request.user
@@ -44,8 +55,8 @@ def second_factor_gate(request: HttpRequest, audience: Audience) -> HttpResponse
         if getattr(request, "htmx", False):
             return HttpResponseClientRedirect(reverse(LOGIN_URLS[audience]))
         return redirect_to_login(request.get_full_path(), reverse(LOGIN_URLS[audience]))
-    if not user.is_verified():  # type: ignore[union-attr]
-        target = VERIFY_URLS[audience] if has_confirmed_totp(user) else ENROL_URLS[audience]
+    if not is_verified(user):
+        target = VERIFY_URLS[audience] if has_confirmed_totp(signed_in_user(request)) else ENROL_URLS[audience]
         return _redirect(request, reverse(target))
     return None
 
@@ -54,7 +65,7 @@ class AudienceView(View):
     audience: ClassVar[Audience]
     http_method_names = ["get", "post", "head"]
 
-    def render_now(self, response: HttpResponse) -> HttpResponse:
+    def render_now(self, response: HttpResponseBase) -> HttpResponseBase:
         # TemplateResponse renders after dispatch returns; render inside the scope instead.
         render = getattr(response, "render", None)
         if callable(render) and not getattr(response, "is_rendered", True):
@@ -69,11 +80,11 @@ class TenantPortalView(AudienceView):
     tenant: Tenant
     admin: TenantAdmin
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         gate = second_factor_gate(request, self.audience)
         if gate is not None:
             return gate
-        admin = TenantAdmin.objects.select_related("tenant").filter(user_id=request.user.pk).first()
+        admin = TenantAdmin.objects.select_related("tenant").filter(user_id=signed_in_user(request).pk).first()
         if admin is None:
             raise PermissionDenied("not a tenant admin")
         if admin.tenant.status != Tenant.Status.ACTIVE:
@@ -116,11 +127,11 @@ class OperatorView(AudienceView):
     permissions: ClassVar[dict[str, Permission]] = {"GET": Permission.VIEW, "HEAD": Permission.VIEW}
     operator: Operator
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         gate = second_factor_gate(request, self.audience)
         if gate is not None:
             return gate
-        operator = Operator.objects.filter(user_id=request.user.pk).first()
+        operator = Operator.objects.filter(user_id=signed_in_user(request).pk).first()
         if operator is None:
             raise PermissionDenied("not an operator")
         method = (request.method or "GET").upper()

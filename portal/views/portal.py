@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from portal.forms import InviteForm
-from portal.views.base import TenantPortalView
+from portal.views.base import TenantPortalView, signed_in_user
 from portal.views.wizard import resume_url
 from scim.idp import get_profile
 from tenants import accounts, wizard
@@ -91,14 +91,14 @@ class AdminsView(TenantPortalView):
             if not form.is_valid():
                 return self._page(request, form, status=400)
             try:
-                url = accounts.invite_admin(tenant=self.tenant, email=form.cleaned_data["email"], invited_by=request.user)
+                url = accounts.invite_admin(tenant=self.tenant, email=form.cleaned_data["email"], invited_by=signed_in_user(request))
             except AccountError as exc:
                 form.add_error("email", exc.message)
                 return self._page(request, form, status=400)
             return self._page(request, InviteForm(), invite_url=url, invited_email=form.cleaned_data["email"])
         try:
             if action == "remove":
-                email = accounts.remove_admin(tenant=self.tenant, admin_id=_int(request.POST.get("admin")), actor=request.user)
+                email = accounts.remove_admin(tenant=self.tenant, admin_id=_int(request.POST.get("admin")), actor=signed_in_user(request))
                 messages.success(request, f"{email} can no longer sign in.")
             elif action == "revoke_invite":
                 accounts.revoke_invite(tenant=self.tenant, invite_id=_int(request.POST.get("invite")))

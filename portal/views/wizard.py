@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.views.base import TenantPortalView
+from portal.views.base import TenantPortalView, signed_in_user
 from scim.idp import get_profile
 from scim.idp.base import IdpProfile
 from tenants import wizard
@@ -38,7 +38,7 @@ class WizardStep:
 
 
 STEPS: tuple[WizardStep, ...] = (
-    WizardStep(Step.IDP, "Identity provider", "portal:wizard-idp"),
+    WizardStep(Step.IDP, "Provider", "portal:wizard-idp"),
     WizardStep(Step.INSTRUCTIONS, "Set up the app", "portal:wizard-instructions"),
     WizardStep(Step.CREDENTIALS, "Credentials", "portal:wizard-credentials"),
     WizardStep(Step.LIVE_CHECK, "Live check", "portal:wizard-live"),
@@ -95,7 +95,7 @@ class WizardView(TenantPortalView):
             raise Http404("no such connection") from None
         return setup
 
-    def page(self, request: HttpRequest, setup: ConnectionSetup | None, status: int = 200, **extra: Any) -> HttpResponse:
+    def page(self, request: HttpRequest, setup: ConnectionSetup | None, status: int = 200, **extra: object) -> HttpResponse:
         profile = get_profile(setup.connection.idp) if setup else None
         context = {
             "tenant": self.tenant,
@@ -142,7 +142,7 @@ class ChooseIdpView(WizardView):
         idp = request.POST.get("idp", "")
         try:
             if setup is None:
-                setup = wizard.start_setup(tenant=self.tenant, idp=idp, actor=request.user)
+                setup = wizard.start_setup(tenant=self.tenant, idp=idp, actor=signed_in_user(request))
             elif wizard.needs_confirmation_to_change(setup, idp) and request.POST.get("confirm") != "yes":
                 target = get_profile(idp)
                 fields = (("idp", target.key), ("confirm", "yes"))
@@ -170,6 +170,7 @@ class InstructionsView(WizardView):
                         "value": f.value,
                         "dom_id": f"step{n}-field{m}",
                         "multiline": "\n" in f.value,
+                        "wrap": "\n" not in f.value,
                         "later": f.value == TOKEN_LATER,
                     }
                     for m, f in enumerate(step.fields, start=1)
@@ -258,7 +259,7 @@ class LiveCheckView(WizardView):
             return response
         for shared in ("tenant", "setup", "profile"):
             context.pop(shared)
-        return self.page(request, setup, **context)
+        return self.page(request, setup, 200, **context)
 
 
 def _since(raw: str | None) -> datetime:

@@ -170,6 +170,7 @@ class IdpProfile:
     # Setup wizard copy: one line on the IdP tile, the one thing admins get wrong, what to try
     # when nothing arrives, and the shapes of the IdP's connection test.
     tagline: str = ""
+    tile_badge: str = ""  # a caveat worth showing on the tile itself (e.g. Google: catalog apps only)
     watch_out: str = ""
     quiet_tips: tuple[str, ...] = ()
     probes: tuple[ConnectionProbe, ...] = ()

@@ -87,6 +87,7 @@ PROFILE = IdpProfile(
         ("displayName", "display_name"),
     ),
     tagline="Only for apps in Google's catalog: Google has no SCIM for custom apps.",
+    tile_badge="Limited",
     watch_out='Google Workspace sends SCIM only to apps whose Admin console page has an Auto-provisioning section. If yours has none, Google cannot provision Rollcall: connect Rollcall through another IdP that you run alongside Google (Okta, Entra ID, OneLogin or JumpCloud), or choose Generic SCIM 2.0 for a SCIM client of your own.',
     quiet_tips=(
         'Google probes the endpoint when you click Continue after pasting the Endpoint URL and Access token.',

@@ -35,7 +35,7 @@ def test_console_sends_anonymous_visitors_to_console_login() -> None:
 
 
 def _operator(role: str):  # type: ignore[no-untyped-def]
-    operator, password = accounts.ensure_operator(username=f"{role}@ops.example", email=f"{role}@ops.example", role=role)
+    operator, _ = accounts.ensure_operator(username=f"{role}@ops.example", email=f"{role}@ops.example", role=role)
     from tests.portal.support import totp_now
 
     enrolment = accounts.start_totp_enrolment(user=operator.user, label="console")

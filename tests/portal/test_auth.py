@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 User = get_user_model()
 
 
-def _login(client: Client, email: str, password: str = PASSWORD, **extra: str):  # type: ignore[no-untyped-def]
+def _login(client: Client, email: str, password: str = PASSWORD, **extra: Any):  # type: ignore[no-untyped-def]
     return client.post("/portal/login", {"email": email, "password": password}, **extra)
 
 

@@ -71,9 +71,21 @@ def test_a_rejected_request_shows_the_scim_detail() -> None:
     assert explanation.title == "Rejected (invalidValue)" and explanation.fix == "userName is required"
 
 
-def test_success_is_ok_without_a_fix() -> None:
-    assert explain_request({"status": 200, "method": "GET", "path": "/scim/v2/abc/Users"}) .tone == "ok"
-    assert explain_request({"status": 201}).fix == ""
+@pytest.mark.parametrize(
+    ("method", "path", "title"),
+    [
+        ("POST", "/scim/v2/abc/Users", "User created"),
+        ("PATCH", "/scim/v2/abc/Users/42", "User updated"),
+        ("PUT", "/scim/v2/abc/Groups/7", "Group updated"),
+        ("DELETE", "/scim/v2/abc/Groups/7", "Group deleted"),
+        ("GET", "/scim/v2/abc/Users", "Users listed"),
+        ("GET", "/scim/v2/abc/Users/42", "User read"),
+        ("GET", "/scim/v2/abc/ServiceProviderConfig", "Answered"),
+    ],
+)
+def test_successes_say_what_happened_without_a_fix(method: str, path: str, title: str) -> None:
+    explanation = explain_request({"status": 200, "method": method, "path": path})
+    assert (explanation.title, explanation.fix, explanation.tone) == (title, "", "ok")
 
 
 def test_server_errors_say_nothing_was_applied() -> None:

@@ -108,3 +108,27 @@ def test_the_landing_page_renders_in_a_bounded_number_of_queries(tenant_a, djang
     secret = secret_of(issue_setup_link(tenant=tenant_a))
     with django_assert_max_num_queries(6):
         Client().get(f"/setup/{secret}")
+
+
+def test_the_link_secret_never_reaches_a_log_line(tenant_a, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    from portal.logging import RedactSecrets
+
+    secret = secret_of(issue_setup_link(tenant=tenant_a))
+    handler_filter = RedactSecrets()
+    with caplog.at_level(logging.DEBUG):
+        Client().post(f"/setup/{secret}", _form(password="short"))  # a 400: Django logs the path
+        Client(enforce_csrf_checks=True).post(f"/setup/{secret}", _form())  # a CSRF failure: logged too
+    assert caplog.records, "Django logs 4xx paths; the filter must see them"
+    for record in caplog.records:
+        handler_filter.filter(record)
+        assert secret not in record.getMessage()
+    assert any("/setup/[redacted]" in r.getMessage() for r in caplog.records)
+
+
+def test_the_logging_config_redacts_on_the_console_handler() -> None:
+    from django.conf import settings
+
+    handlers: dict[str, dict[str, list[str]]] = settings.LOGGING["handlers"]  # type: ignore[assignment]
+    assert "redact_secrets" in handlers["console"]["filters"]
