@@ -163,3 +163,24 @@ def test_portal_pages_render_in_a_bounded_number_of_queries(admin_a, tenant_a, d
     for url in ("/portal/admins", "/portal/", "/portal/setup/new"):
         with django_assert_max_num_queries(10):
             assert client.get(url).status_code == 200
+
+
+def test_the_tenant_schema_is_active_during_the_request_and_restored_after(admin_a, tenant_a) -> None:  # type: ignore[no-untyped-def]
+    from tenants.db import tenant_connection
+
+    client = verified_client(admin_a.user, admin_a.device)
+    client.post("/portal/setup/new", {"idp": "generic"})
+    tenant_connection().set_schema_to_public()
+    cid = TenantAdmin.objects.get(pk=admin_a.admin.pk).tenant.connections.get().id
+    assert client.get(f"/portal/connections/{cid}/setup/idp").status_code == 200
+    assert tenant_connection().schema_name == "public"
+
+
+def test_a_suspended_tenants_admins_are_refused(admin_a, tenant_a) -> None:  # type: ignore[no-untyped-def]
+    from tenants.models import Tenant
+
+    Tenant.objects.filter(pk=tenant_a.pk).update(status=Tenant.Status.SUSPENDED)
+    try:
+        assert verified_client(admin_a.user, admin_a.device).get("/portal/admins").status_code == 403
+    finally:
+        Tenant.objects.filter(pk=tenant_a.pk).update(status=Tenant.Status.ACTIVE)
