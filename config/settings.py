@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 
 from config.embedded import celery_broker_url, embedded_database_url, embedded_redis_url
 
@@ -65,6 +66,8 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_htmx",
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "portal",
@@ -90,6 +93,7 @@ TENANT_LIMIT_SET_CALLS = True
 MIDDLEWARE = [
     "config.middleware.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -97,6 +101,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 APPEND_SLASH = False
 
@@ -113,14 +119,56 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ]
         },
     }
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Portal and console accounts (portal/, tenants/accounts.py) -------------------------------
+LOGIN_URL = "/portal/login"
+# Signed-in sessions last a working day at most and end with the browser.
+SESSION_COOKIE_AGE = env_int("ROLLCALL_SESSION_SECONDS", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from the page (hx-headers), never from the cookie
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "portal.views.errors.csrf_failure"
+X_FRAME_OPTIONS = "DENY"
+OTP_TOTP_ISSUER = "Rollcall"
+MESSAGE_TAGS = {10: "info", 20: "info", 25: "ok", 30: "warning", 40: "error"}  # the alert component's tones
+# django-otp's own per-device back-off would reject a correct code a second after a typo, with
+# "did not match"; tenants.ratelimit counts failures instead and says how long to wait.
+OTP_TOTP_THROTTLE_FACTOR = 0
+# Failed passwords and codes, counted in the shared cache per account and per source IP.
+ROLLCALL_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("ROLLCALL_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
+ROLLCALL_LOGIN_MAX_FAILURES_PER_IP = env_int("ROLLCALL_LOGIN_MAX_FAILURES_PER_IP", 20)
+ROLLCALL_LOGIN_WINDOW_SECONDS = env_int("ROLLCALL_LOGIN_WINDOW_SECONDS", 15 * 60)
+SETUP_LINK_DAYS = env_int("ROLLCALL_SETUP_LINK_DAYS", 7)
+
+# Nonce-based CSP: no inline script or style without the request's nonce, nothing from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
@@ -128,6 +176,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".data" / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise serves static/ straight from the finders: no collectstatic step, no CDN.
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start when it is missing
+WHITENOISE_AUTOREFRESH = DEBUG
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
@@ -214,7 +266,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_secrets": {"()": "portal.logging.RedactSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -5,6 +5,18 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+AUTH_FAILURES = (
+    "missing_header",
+    "not_bearer",
+    "bearer_doubled",
+    "unknown_token",
+    "revoked_token",
+    "expired_token",
+    "other_connection_token",
+    "connection_disabled",
+    "tenant_suspended",
+)
+
 
 class RequestLog(models.Model):
     id = models.BigAutoField(primary_key=True)
@@ -26,6 +38,8 @@ class RequestLog(models.Model):
     scim_type = models.CharField(max_length=32, blank=True)
     error_detail = models.TextField(blank=True)
     quirks = models.JSONField(default=list, blank=True)
+    # Why authentication failed (401 rows only; blank for successes): one of AUTH_FAILURES.
+    auth_failure = models.CharField(max_length=32, blank=True)
 
     class Meta:
         indexes = [

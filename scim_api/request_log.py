@@ -59,6 +59,7 @@ def append(
     scim_type: str,
     error_detail: str,
     quirks: list[str],
+    auth_failure: str = "",
 ) -> None:
     """Append to the current tenant schema's request log, raising on failure.
 
@@ -83,6 +84,7 @@ def append(
         scim_type=scim_type,
         error_detail=error_detail[:2000],
         quirks=quirks,
+        auth_failure=auth_failure,
     )
 
 

@@ -76,16 +76,28 @@ def get_tenant(slug: str) -> Tenant:
         raise TenantError(f"unknown tenant {slug!r}") from None
 
 
-def _issue_setup_link(tenant: Tenant) -> str:
-    secret = secrets_.new_setup_secret()
-    SetupLink.objects.create(
-        tenant=tenant, digest=secrets_.digest(secret), expires_at=timezone.now() + SETUP_LINK_TTL
-    )
+def setup_link_ttl() -> timedelta:
+    return timedelta(days=getattr(settings, "SETUP_LINK_DAYS", SETUP_LINK_TTL.days))
+
+
+def setup_url(secret: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}/setup/{secret}"
 
 
+def _issue_setup_link(tenant: Tenant) -> str:
+    secret = secrets_.new_setup_secret()
+    now = timezone.now()
+    with transaction.atomic():
+        # One setup link at a time: issuing a new one revokes every earlier unused one.
+        SetupLink.objects.filter(
+            tenant=tenant, purpose=SetupLink.Purpose.SETUP, revoked_at__isnull=True, used_at__isnull=True
+        ).update(revoked_at=now, status=SetupLink.Status.REVOKED)
+        SetupLink.objects.create(tenant=tenant, digest=secrets_.digest(secret), expires_at=now + setup_link_ttl())
+    return setup_url(secret)
+
+
 def issue_setup_link(*, tenant: Tenant) -> str:
-    """A fresh setup link (the old ones stay valid until they expire or are used)."""
+    """A fresh setup link; earlier unused setup links of the tenant stop working."""
     return _issue_setup_link(tenant)
 
 

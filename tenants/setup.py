@@ -26,21 +26,26 @@ class RenderedStep:
 
 
 def resolve_setup_link(secret: str) -> Tenant:
-    """The tenant of a valid (unexpired, unrevoked) setup link; TenantError otherwise."""
+    """The tenant of a valid (unexpired, unused, unrevoked) setup link; TenantError otherwise."""
     link = SetupLink.objects.select_related("tenant").filter(digest=secrets.digest(secret)).first()
-    if link is None or link.revoked_at is not None:
+    if link is None or link.revoked_at is not None or link.used_at is not None:
         raise TenantError("this setup link is not valid")
     if link.expires_at <= timezone.now():
         raise TenantError("this setup link has expired: ask your vendor for a new one")
     return link.tenant
 
 
-def setup_instructions(connection: ScimConnection, token: str | None = None) -> list[RenderedStep]:
+NO_TOKEN_TEXT = "(the token shown when the connection was created; rotate it to get a new one)"
+
+
+def setup_instructions(
+    connection: ScimConnection, token: str | None = None, *, token_placeholder: str = NO_TOKEN_TEXT
+) -> list[RenderedStep]:
     """The connection's IdP steps with the SCIM URL (as that IdP wants it) and, if known, the token filled in."""
     profile = get_profile(connection.idp)
     values = {
         "scim_base_url": profile.scim_base_url_for_idp(scim_base_url(connection)),
-        "token": token or "(the token shown when the connection was created; rotate it to get a new one)",
+        "token": token or token_placeholder,
         "connection_id": connection.id,
     }
     steps = []

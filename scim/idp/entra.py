@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from scim.idp.base import (
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -125,4 +126,11 @@ PROFILE = IdpProfile(
         ('phoneNumbers[type eq "work"].value', "phone"),  # telephoneNumber
         ("preferredLanguage", "locale"),  # Entra maps preferredLanguage, not locale
     ),
+    tagline='A non-gallery enterprise application with automatic provisioning.',
+    watch_out='Paste the Tenant URL exactly as shown: it already ends in ?aadOptscim062020. Set Scope to "Sync only assigned users and groups", and use Provision on demand to send one user now instead of waiting for the next cycle.',
+    quiet_tips=(
+        "Entra's provisioning cycle runs about every 40 minutes. To test now, open Provision on demand in the app's Provisioning blade and pick one assigned user.",
+        'Test Connection (Provisioning > Admin Credentials) sends a request right away; if it never arrives, check the Tenant URL for typos.',
+    ),
+    probes=(ConnectionProbe("GET", "Users", filter_pattern=r'userName eq "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"'),),
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from scim.idp.base import (
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -94,4 +95,11 @@ PROFILE = IdpProfile(
     mapping_overrides=mappings(
         ('phoneNumbers[type eq "work"].value', "phone"),  # Okta's primaryPhone
     ),
+    tagline='An app integration with SCIM provisioning: users, deactivation and Group Push.',
+    watch_out='Set "Unique identifier field for users" to userName: Okta finds and links existing accounts by it, and a different field makes it create duplicates.',
+    quiet_tips=(
+        'Okta sends nothing until you act: click Test Connector Configuration on Provisioning > Integration, or assign a user on the Assignments tab.',
+        'If the test says the credentials are invalid, check that Authentication Mode is HTTP Header and that the Authorization field holds only the token.',
+    ),
+    probes=(ConnectionProbe("GET", "Users", (("startIndex", "1"), ("count", "2"))),),
 )

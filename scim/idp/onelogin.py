@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from scim.idp.base import (
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -111,4 +112,11 @@ PROFILE = IdpProfile(
             "(Users or Roles) and, for groups, add a Rule that maps roles or groups to this app's groups.",
         ),
     ),
+    tagline='The SCIM Provisioner with SAML (SCIM v2 Enterprise) connector.',
+    watch_out='On the Provisioning tab untick "Require admin approval before this action is performed" for create, update and delete: otherwise every change waits silently in a pending queue.',
+    quiet_tips=(
+        'Clicking Enable under API Connection on the Configuration tab sends the first request.',
+        'Nothing arrives after assigning users? Look for provisioning tasks waiting for approval under Users > Provisioning.',
+    ),
+    probes=(ConnectionProbe("GET", "Users", filter_pattern=r'userName eq ".*"'),),
 )

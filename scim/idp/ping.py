@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from scim.idp.base import (
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -83,4 +84,11 @@ PROFILE = IdpProfile(
             "connection or channel.",
         ),
     ),
+    tagline='PingOne outbound provisioning or the PingFederate SCIM Provisioner.',
+    watch_out='PingOne sends nothing until both the provisioning connection and its rule are Active: switch on both toggles.',
+    quiet_tips=(
+        "Test Connection on the connection's Authentication step sends the first request.",
+        "Requests start only when the connection and the rule are both Active and the rule's filter matches someone.",
+    ),
+    probes=(ConnectionProbe("GET", "Users"),),
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from scim.idp.base import (
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -75,4 +76,11 @@ PROFILE = IdpProfile(
             "Click Test Connection, then match existing accounts or let Rippling create them.",
         ),
     ),
+    tagline='A Custom App with User Management via SCIM.',
+    watch_out='Tick exactly the features listed in step 2 (groups, pagination, create and delete groups, PATCH for groups): Rippling decides which requests it sends from those boxes.',
+    quiet_tips=(
+        "Test Connection in the custom app's SCIM settings sends the first request.",
+        'Only people matched by the App Access Rules are sent: check the rules if nothing arrives.',
+    ),
+    probes=(ConnectionProbe("GET", "ServiceProviderConfig"),),
 )
