@@ -29,6 +29,8 @@ from outbox.append import Actor, NewEvent, append_events
 from outbox.event_types import EventType
 from outbox.selectors import latest_event_payload
 from tenants.context import TenantRef
+from tenants.models import Tenant
+from tenants.services import update_tenant_settings
 
 DEFAULT_SOURCE = "default"
 MANUAL_SOURCE = "manual"
@@ -122,22 +124,30 @@ def _role_event(user: DirectoryUser | None, user_id: uuid.UUID, change: RoleChan
     return NewEvent(EventType.ROLE_CHANGED, "User", str(user_id), payload)
 
 
-def default_role_of(tenant: TenantRef) -> Role | None:
-    key = tenant.settings.get("default_role")
+def default_role_of(tenant: TenantRef, *, override: str | None = None) -> Role | None:
+    key = override if override is not None else tenant.settings.get("default_role")
     return Role.objects.filter(key=key).first() if key else None
 
 
 def recompute_roles(
-    user_ids: Iterable[uuid.UUID | str], *, tenant: TenantRef, actor: Actor, cause_seq: int | None = None
+    user_ids: Iterable[uuid.UUID | str],
+    *,
+    tenant: TenantRef,
+    actor: Actor,
+    cause_seq: int | None = None,
+    default_role: str | None = None,
 ) -> list[RoleChange]:
     """Bring the users' grants in line with their groups; append role.changed for each real change.
 
-    Constant query count: one to read targets and grants, then writes only for what changed."""
+    `default_role` overrides the tenant's setting ("" for none): the event that changed it carries the
+    new value, which a worker's cached tenant settings may not show yet. Constant query count: one to read
+    targets and grants, then writes only for what changed."""
     ids = sorted({uuid.UUID(str(i)) for i in user_ids})
     if not ids:
         return []
     targets = role_targets(ids)
-    default = default_role_of(tenant) if any(t.active and t.mapped_role_id is None for t in targets) else None
+    needs_default = any(t.active and t.mapped_role_id is None for t in targets)
+    default = default_role_of(tenant, override=default_role) if needs_default else None
     now = timezone.now()
     upserts: list[RoleGrant] = []
     removals: list[uuid.UUID] = []
@@ -216,10 +226,10 @@ def recompute_for_group(group_id: uuid.UUID | str, *, tenant: TenantRef, actor: 
     return recompute_roles(users_under_groups([uuid.UUID(str(group_id))]), tenant=tenant, actor=actor)
 
 
-def recompute_all(*, tenant: TenantRef, actor: Actor) -> list[RoleChange]:
-    """After the default role changed: recompute every user (bulk queries, not one per user)."""
+def recompute_all(*, tenant: TenantRef, actor: Actor, default_role: str | None = None) -> list[RoleChange]:
+    """After the default role or the role order changed: recompute every user (bulk queries)."""
     ids = list(DirectoryUser.objects.values_list("id", flat=True))
-    return recompute_roles(ids, tenant=tenant, actor=actor)
+    return recompute_roles(ids, tenant=tenant, actor=actor, default_role=default_role)
 
 
 def users_holding_grants() -> list[uuid.UUID]:
@@ -337,6 +347,19 @@ def current_group_mappings() -> dict[str, str]:
 def _mapping_changed(group_id: uuid.UUID | None, *, actor: Actor, role: str | None, previous: str | None) -> None:
     payload = {"group_id": str(group_id) if group_id else None, "role": role, "previous_role": previous}
     append_events([NewEvent(EventType.ROLE_MAPPING_CHANGED, "Group", str(group_id or ""), payload)], actor=actor)
+
+
+def set_default_role(*, tenant: Tenant, role_key: str | None, actor: Actor) -> None:
+    """The role of users in no mapped group (None: no role). The pipeline recomputes everyone."""
+    if role_key is not None and not Role.objects.filter(key=role_key).exists():
+        raise NotFound("Role", role_key)
+    with transaction.atomic():
+        previous = (tenant.settings or {}).get("default_role")
+        if previous == role_key:
+            return
+        update_tenant_settings(tenant=tenant, default_role=role_key)
+        payload = {"group_id": None, "default_role": role_key, "previous_default_role": previous}
+        append_events([NewEvent(EventType.ROLE_MAPPING_CHANGED, "Group", "", payload)], actor=actor)
 
 
 def map_group_to_role(*, group_id: uuid.UUID | str, role_key: str, actor: Actor) -> GroupRoleMapping:

@@ -167,6 +167,22 @@ def note_detected_idp(connection: ScimConnection, idp: str) -> None:
     connection.detected_idp = idp
 
 
+def update_tenant_settings(*, tenant: Tenant, **changes: object) -> dict[str, object]:
+    """Merge `changes` into the tenant's settings (None removes a key), under a row lock; the new settings."""
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        current = dict(locked.settings or {})
+        for key, value in changes.items():
+            if value is None:
+                current.pop(key, None)
+            else:
+                current[key] = value
+        locked.settings = current
+        locked.save(update_fields=["settings"])
+    tenant.settings = current
+    return current
+
+
 def create_api_key(*, tenant: Tenant, label: str = "") -> str:
     """Issue an Events API key for the tenant; returns the full key (shown once)."""
     key_id, key = secrets_.new_api_key()

@@ -43,6 +43,9 @@ def affected_users(ctx: HandlerContext) -> set[uuid.UUID] | None:
 def recompute_roles_for_event(ctx: HandlerContext) -> None:
     users = affected_users(ctx)
     if users is None:
-        roles.recompute_all(tenant=ctx.tenant, actor=ctx.actor)
+        # When the event changed the default role it carries the new one ("" for none): a worker's
+        # cached tenant settings may not show it yet.
+        default = (ctx.payload.get("default_role") or "") if "default_role" in ctx.payload else None
+        roles.recompute_all(tenant=ctx.tenant, actor=ctx.actor, default_role=default)
     else:
         roles.recompute_roles(users, tenant=ctx.tenant, actor=ctx.actor, cause_seq=ctx.seq)

@@ -245,3 +245,22 @@ def test_seat_preview_counts_roles_from_real_memberships_before_saving(acme):
         unmapped = preview_seats({}, default_role=None)
         assert unmapped.users_losing_role == 3 and unmapped.needs_confirmation  # 3 of 4 users lose their role
         assert role_of(users[0]) == "editor"  # nothing was written
+
+
+def test_changing_the_default_role_recomputes_everyone_in_the_pipeline(acme, tenant_a):
+    from directory.roles import set_default_role
+    from tests.support.outbox import capture_outbox
+
+    with tenant_schema(acme):
+        ada = make_user("ada@acme.test")
+        drain(acme)
+        assert role_of(ada) is None
+        with capture_outbox(types=("role.mapping_changed",)):
+            set_default_role(tenant=tenant_a, role_key="viewer", actor=_actor())
+        drain(acme)
+        assert role_of(ada) == "viewer" and RoleGrant.objects.get(user_id=ada.id).source == "default"
+        set_default_role(tenant=tenant_a, role_key=None, actor=_actor())
+        drain(acme)
+        assert role_of(ada) is None
+    tenant_a.refresh_from_db()
+    assert "default_role" not in tenant_a.settings
