@@ -219,6 +219,9 @@ ROLLCALL_PUBLISH_TIMEOUT = env_float("ROLLCALL_PUBLISH_TIMEOUT", 0.5)
 ROLLCALL_HANDLER_RETRY_BASE = env_float("ROLLCALL_HANDLER_RETRY_BASE", 1.0)
 ROLLCALL_HANDLER_RETRY_CAP = env_float("ROLLCALL_HANDLER_RETRY_CAP", 300.0)
 ROLLCALL_HANDLER_STUCK_AFTER = env_int("ROLLCALL_HANDLER_STUCK_AFTER", 5)
+# After this many failed attempts an event is set aside (parked): the tenant's other events go on,
+# later events about the same user or group wait behind it until an operator retries or skips it.
+ROLLCALL_HANDLER_PARK_AFTER = env_int("ROLLCALL_HANDLER_PARK_AFTER", 8)
 ROLLCALL_WEBHOOK_TIMEOUT = env_float("ROLLCALL_WEBHOOK_TIMEOUT", 5.0)
 ROLLCALL_WEBHOOK_RETRY_BASE = env_float("ROLLCALL_WEBHOOK_RETRY_BASE", 10.0)
 ROLLCALL_WEBHOOK_RETRY_CAP = env_float("ROLLCALL_WEBHOOK_RETRY_CAP", 3600.0)
@@ -247,6 +250,20 @@ SCIM_BULK_MAX_OPERATIONS = env_int("ROLLCALL_SCIM_BULK_MAX_OPERATIONS", 1000)
 SCIM_BULK_MAX_PAYLOAD = env_int("ROLLCALL_SCIM_BULK_MAX_PAYLOAD", 1_048_576)
 SCIM_MAX_BODY = env_int("ROLLCALL_SCIM_MAX_BODY", 4_194_304)
 SCIM_DOCUMENTATION_URI = f"{PUBLIC_BASE_URL}/docs/scim"
+# PATCH operations per request (a larger PATCH is refused with 400 tooMany; IdPs send a handful).
+SCIM_PATCH_MAX_OPERATIONS = env_int("ROLLCALL_SCIM_PATCH_MAX_OPERATIONS", 1000)
+# JSON nesting accepted in a request body (SCIM resources are at most 4 levels deep).
+SCIM_MAX_JSON_DEPTH = env_int("ROLLCALL_SCIM_MAX_JSON_DEPTH", 32)
+# Rate limits (fixed windows in Redis): requests per window per connection and per source IP, and
+# failed authentications per source IP before that address gets 429 for the rest of the window.
+ROLLCALL_SCIM_RATE_WINDOW = env_int("ROLLCALL_SCIM_RATE_WINDOW", 10)
+ROLLCALL_SCIM_RATE_PER_CONNECTION = env_int("ROLLCALL_SCIM_RATE_PER_CONNECTION", 1000)
+ROLLCALL_SCIM_RATE_PER_IP = env_int("ROLLCALL_SCIM_RATE_PER_IP", 2000)
+ROLLCALL_SCIM_FAILED_AUTH_PER_IP = env_int("ROLLCALL_SCIM_FAILED_AUTH_PER_IP", 20)
+ROLLCALL_SCIM_FAILED_AUTH_WINDOW = env_int("ROLLCALL_SCIM_FAILED_AUTH_WINDOW", 60)
+# Django refuses bodies above this before the SCIM layer sees them: keep it above every SCIM limit,
+# so the SCIM layer answers 413 with a SCIM error document itself.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(SCIM_MAX_BODY, SCIM_BULK_MAX_PAYLOAD) + 65_536
 
 # --- REST framework (Events API) -------------------------------------------------------------
 REST_FRAMEWORK: dict[str, object] = {

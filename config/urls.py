@@ -16,7 +16,7 @@ urlpatterns = [
     path("setup/<str:secret>", SetupLinkView.as_view(), name="setup-link"),
     path("healthz", health.healthz, name="healthz"),
     path("metrics", health.metrics, name="metrics"),
-    path("scim/v2/", include("scim_api.urls")),
+    path("scim/", include("scim_api.urls")),
     path("api/v1/", include("provisioning.urls")),
 ]
 

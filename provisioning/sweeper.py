@@ -29,9 +29,10 @@ T = TypeVar("T")
 
 _PROBE = """
 SELECT %s,
-  (SELECT count(*) FROM (SELECT 1 FROM {s}.outbox_event WHERE handled_at IS NULL LIMIT {cap}) p),
+  (SELECT count(*) FROM (SELECT 1 FROM {s}.outbox_event WHERE handled_at IS NULL AND parked_at IS NULL
+                          LIMIT {cap}) p),
   COALESCE((SELECT retry_at IS NULL OR retry_at <= statement_timestamp() FROM {s}.outbox_event
-            WHERE handled_at IS NULL ORDER BY seq LIMIT 1), false),
+            WHERE handled_at IS NULL AND parked_at IS NULL ORDER BY seq LIMIT 1), false),
   EXISTS (SELECT 1 FROM {s}.provisioning_webhookdelivery
           WHERE (status IN ('pending', 'retrying') AND next_attempt_at <= statement_timestamp())
              OR (status = 'sending' AND lease_until < statement_timestamp())),

@@ -20,6 +20,17 @@ from tenants.context import TenantRef
 ALL_TYPES: tuple[EventType, ...] = tuple(EventType)
 
 
+class TransientHandlerError(Exception):
+    """The handler could not do its work now (a dependency is down): retry with backoff, in order."""
+
+
+class PermanentHandlerError(Exception):
+    """The handler can never handle this event (bad data): set it aside now instead of retrying.
+
+    Any other exception counts as transient until ROLLCALL_HANDLER_PARK_AFTER attempts, then the
+    event is set aside as well."""
+
+
 @dataclass
 class TransactionBuffer:
     """Rows handlers of several events want inserted; the dispatcher writes them in bulk before the
