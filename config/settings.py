@@ -93,6 +93,8 @@ TENANT_LIMIT_SET_CALLS = True
 MIDDLEWARE = [
     "config.middleware.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # /scim/ requests are answered here, past none of the browser middlewares below.
+    "scim_api.middleware.ScimShortPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -254,6 +256,9 @@ SCIM_DOCUMENTATION_URI = f"{PUBLIC_BASE_URL}/docs/scim"
 SCIM_PATCH_MAX_OPERATIONS = env_int("ROLLCALL_SCIM_PATCH_MAX_OPERATIONS", 1000)
 # JSON nesting accepted in a request body (SCIM resources are at most 4 levels deep).
 SCIM_MAX_JSON_DEPTH = env_int("ROLLCALL_SCIM_MAX_JSON_DEPTH", 32)
+# A verified SCIM token is trusted this long per process without a query: revocation, rotation,
+# disabling a connection and suspending a tenant take effect within it (0 checks every request).
+ROLLCALL_SCIM_AUTH_CACHE_SECONDS = env_float("ROLLCALL_SCIM_AUTH_CACHE_SECONDS", 1.0)
 # Rate limits (fixed windows in Redis): requests per window per connection and per source IP, and
 # failed authentications per source IP before that address gets 429 for the rest of the window.
 ROLLCALL_SCIM_RATE_WINDOW = env_int("ROLLCALL_SCIM_RATE_WINDOW", 10)

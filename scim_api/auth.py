@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hmac
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -35,6 +37,12 @@ _CONNECTION_ID = re.compile(r"^[0-9a-f]{1,32}$")
 # are still checked on every request: revocation and suspension take effect immediately.
 _TENANT_OF_CONNECTION: dict[str, Tenant] = {}
 _TENANT_OF_CONNECTION_MAX = 10_000
+# (connection id, token digest) -> (monotonic time it was verified, the token row with its connection
+# and tenant). A hit skips the token query for up to ROLLCALL_SCIM_AUTH_CACHE_SECONDS (default 1 s):
+# a revoked or rotated-out token, a disabled connection or a suspended tenant is refused within that
+# time in every process, and a token's own expiry is checked exactly on every request.
+_VERIFIED: dict[tuple[str, str], tuple[float, ScimToken]] = {}
+_VERIFIED_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,10 @@ def authenticate(request: HttpRequest, connection_id: str) -> AuthenticatedConne
     if not valid_connection_id(connection_id):
         raise AuthenticationFailed(None, None)
     token, header_problem = _presented_token(request.META.get("HTTP_AUTHORIZATION"))
+    if header_problem is None:
+        cached = _recently_verified(connection_id, secrets.digest(token))
+        if cached is not None:
+            return _accept(request, cached, connection_id)
     known_tenant = _TENANT_OF_CONNECTION.get(connection_id)
     if known_tenant is not None:
         # Shared tables stay visible: public is on every tenant's search_path.
@@ -129,11 +141,49 @@ def authenticate(request: HttpRequest, connection_id: str) -> AuthenticatedConne
         raise AuthenticationFailed(AuthFailure.CONNECTION_DISABLED, conn)
     if tenant.status != Tenant.Status.ACTIVE:
         raise AuthenticationFailed(AuthFailure.TENANT_SUSPENDED, conn)
-    if matched.last_used_at is None or now - matched.last_used_at > LAST_USED_RESOLUTION:
-        record_token_use(matched, source_ip=request.META.get("REMOTE_ADDR"), now=now)
     if known_tenant is None or known_tenant.pk != tenant.pk:
-        tenant_connection().set_tenant(tenant)
         if len(_TENANT_OF_CONNECTION) >= _TENANT_OF_CONNECTION_MAX:
             _TENANT_OF_CONNECTION.clear()
         _TENANT_OF_CONNECTION[connection_id] = tenant
-    return AuthenticatedConnection(connection=conn, tenant=tenant, token=matched)
+    _remember(connection_id, presented, matched)
+    return _accept(request, matched, connection_id)
+
+
+def _cache_seconds() -> float:
+    return float(settings.ROLLCALL_SCIM_AUTH_CACHE_SECONDS)
+
+
+def _recently_verified(connection_id: str, presented: str) -> ScimToken | None:
+    hit = _VERIFIED.get((connection_id, presented))
+    if hit is None or time.monotonic() - hit[0] >= _cache_seconds():
+        return None
+    token = hit[1]
+    if token.expires_at is not None and token.expires_at <= timezone.now():
+        return None  # the exact expiry always wins; the full check then says why
+    return token
+
+
+def _remember(connection_id: str, presented: str, token: ScimToken) -> None:
+    if _cache_seconds() <= 0:
+        return
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[(connection_id, presented)] = (time.monotonic(), token)
+
+
+def forget_verified_tokens() -> None:
+    """Drop this process's verified-token cache (tests, and a process told of a revocation)."""
+    _VERIFIED.clear()
+
+
+def _accept(request: HttpRequest, token: ScimToken, connection_id: str) -> AuthenticatedConnection:
+    """The schema switch and the (at most once a minute) last-used write of an accepted token."""
+    conn = token.connection
+    tenant = conn.tenant
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        record_token_use(token, source_ip=request.META.get("REMOTE_ADDR"), now=now)
+    if tenant_connection().schema_name != tenant.schema_name:
+        tenant_connection().set_tenant(tenant)
+    return AuthenticatedConnection(connection=conn, tenant=tenant, token=token)

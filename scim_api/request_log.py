@@ -65,7 +65,7 @@ def write(**fields: Any) -> None:
         _failures.note(exc)
 
 
-def append(
+def build_row(
     *,
     request_id: str,
     connection_id: str,
@@ -85,13 +85,9 @@ def append(
     error_detail: str,
     quirks: list[str],
     auth_failure: str = "",
-) -> None:
-    """Append to the current tenant schema's request log, raising on failure.
-
-    Inside the transaction of a change, a failed log row must fail (and roll back) the change:
-    swallowing the error would leave an aborted transaction whose COMMIT silently rolls back.
-    """
-    RequestLog.objects.create(
+) -> RequestLog:
+    """The request-log row of a request (unsaved): redacted, bounded, storable."""
+    return RequestLog(
         request_id=storable_text(request_id, 64),
         connection_id=storable_text(connection_id, 32),
         idp=idp[:32],
@@ -111,6 +107,15 @@ def append(
         quirks=quirks,
         auth_failure=auth_failure,
     )
+
+
+def append(**fields: Any) -> None:
+    """Append to the current tenant schema's request log, raising on failure.
+
+    Inside the transaction of a change, a failed log row must fail (and roll back) the change:
+    swallowing the error would leave an aborted transaction whose COMMIT silently rolls back.
+    """
+    build_row(**fields).save(force_insert=True)
 
 
 def observe(*, idp: str, method: str, resource_type: str, status: int, seconds: float) -> None:

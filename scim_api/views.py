@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from directory.change import ChangeContext, in_callers_transaction
 from directory.errors import DirectoryError
-from outbox.append import Actor
+from outbox.append import Actor, deferred_appends
 from scim.errors import ScimError, not_found
 from scim.idp import get_profile
 from scim.idp.base import TrafficSample
@@ -28,8 +28,9 @@ from scim_api.bulk import bulk
 from scim_api.domain_errors import scim_error_for
 from scim_api.endpoints import ENDPOINTS, ScimCall, method_not_allowed, search
 from scim_api.http import error_response, query_params, scim_response
+from scim_api.models import RequestLog
 from tenants.context import tenant_schema
-from tenants.db import tenant_connection
+from tenants.db import insert_statement, tenant_connection
 from tenants.models import ScimConnection
 from tenants.services import note_detected_idp
 
@@ -138,7 +139,7 @@ def scim_endpoint(request: HttpRequest, connection_id: str, scim_path: str) -> H
         response = error_response(error)
     elapsed = time.perf_counter() - started
     if call is not None and not logged:
-        _log(request, call, idp, method, response.status_code, elapsed, error)
+        _log(request, call, method, response.status_code, elapsed, error)
     request_log.observe(
         idp=idp, method=method, resource_type=call.resource_type if call else "", status=response.status_code, seconds=elapsed
     )
@@ -166,10 +167,12 @@ def _write(call: ScimCall, method: str, segments: list[str], started: float) -> 
     serialization failure is retried (a bounded number of times) before anything is answered."""
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
-            with transaction.atomic(), in_callers_transaction():
+            with transaction.atomic(), in_callers_transaction(), deferred_appends() as events:
                 response = _route(call, method, segments)
-                _log(call.request, call, call.connection.idp, method, response.status_code,
-                     time.perf_counter() - started, None, in_change=True)
+                row = _log_row(call.request, call, method, response.status_code, time.perf_counter() - started, None)
+                # One last round trip: the outbox events (the counter lock last) and the log row.
+                events.write(also=insert_statement(row))
+            _note_detection(call.request, call)
             return response
         except OperationalError as exc:
             if attempt == WRITE_ATTEMPTS or not _retryable(exc):
@@ -230,22 +233,25 @@ def _log_failed_authentication(request: HttpRequest, failure: AuthenticationFail
         )
 
 
-def _log(
-    request: HttpRequest,
-    call: ScimCall,
-    idp: str,
-    method: str,
-    status: int,
-    elapsed: float,
-    error: ScimError | None,
-    *,
-    in_change: bool = False,
-) -> None:
-    writer: Callable[..., None] = request_log.append if in_change else request_log.write
-    writer(
+def _log(request: HttpRequest, call: ScimCall, method: str, status: int, elapsed: float, error: ScimError | None) -> None:
+    """The log row of a read or a refused request: best effort (the answer does not depend on it)."""
+    request_log.write(**_log_fields(request, call, method, status, elapsed, error))
+    _note_detection(request, call)
+
+
+def _log_row(
+    request: HttpRequest, call: ScimCall, method: str, status: int, elapsed: float, error: ScimError | None
+) -> RequestLog:
+    return request_log.build_row(**_log_fields(request, call, method, status, elapsed, error))
+
+
+def _log_fields(
+    request: HttpRequest, call: ScimCall, method: str, status: int, elapsed: float, error: ScimError | None
+) -> dict[str, Any]:
+    return dict(
         request_id=getattr(request, "request_id", ""),
         connection_id=call.ctx.actor.id,
-        idp=idp,
+        idp=call.connection.idp if call.connection is not None else "unknown",
         method=method,
         path=request.path,
         query=request.META.get("QUERY_STRING", ""),
@@ -261,7 +267,6 @@ def _log(
         error_detail=error.detail if error else "",
         quirks=call.quirks.names,
     )
-    _note_detection(request, call)
 
 
 def _note_detection(request: HttpRequest, call: ScimCall) -> None:

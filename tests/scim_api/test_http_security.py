@@ -32,10 +32,26 @@ def test_tokens_are_stored_only_as_digests(scim):
     assert len(stored.digest) == 64
 
 
-def test_revoked_token_is_rejected_immediately(scim):
+def test_revoked_token_is_rejected_immediately_without_the_verified_token_cache(scim, settings):
+    settings.ROLLCALL_SCIM_AUTH_CACHE_SECONDS = 0
     conn = ScimToken.objects.get(connection_id=scim.connection_id).connection
     assert scim.get("/Users").status == 200
     revoke_tokens(connection=conn)
+    assert _is_401(scim.get("/Users"))
+
+
+def test_a_revocation_takes_effect_within_the_cache_time(scim, settings):
+    """Verified tokens are trusted for ROLLCALL_SCIM_AUTH_CACHE_SECONDS (1 s by default) per process."""
+    import time
+
+    settings.ROLLCALL_SCIM_AUTH_CACHE_SECONDS = 0.3
+    conn = ScimToken.objects.get(connection_id=scim.connection_id).connection
+    assert scim.get("/Users").status == 200  # verified and remembered
+    revoke_tokens(connection=conn)
+    deadline = time.monotonic() + 2.0
+    while scim.get("/Users?count=0").status == 200:
+        assert time.monotonic() < deadline, "a revoked token still worked after the cache time"
+        time.sleep(0.05)
     assert _is_401(scim.get("/Users"))
 
 

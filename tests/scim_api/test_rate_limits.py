@@ -12,6 +12,13 @@ from tests.support.scim_client import ScimClient
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _long_windows(settings):  # type: ignore[no-untyped-def]
+    """Windows far longer than a test, so no test straddles a window boundary (counts would reset)."""
+    settings.ROLLCALL_SCIM_RATE_WINDOW = 3600
+    settings.ROLLCALL_SCIM_FAILED_AUTH_WINDOW = 3600
+
+
 @pytest.fixture
 def address() -> str:
     """A source address of this test's own (the counters live in the shared Redis)."""
