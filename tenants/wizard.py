@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from scim.idp import PROFILES, get_profile
 from scim.idp.base import IdpProfile
+from tenants.audit import AuditActor
 from tenants.models import ConnectionSetup, ScimConnection, ScimToken, Tenant
-from tenants.services import IssuedToken, _issue_token, rotate_token
+from tenants.services import IssuedToken, add_connection, issue_token, rotate_token
 
 Step = ConnectionSetup.Step
 STEP_ORDER: tuple[str, ...] = tuple(Step.values)
@@ -59,11 +60,11 @@ def _profile(idp: str) -> IdpProfile:
         raise WizardError("Choose one of the identity providers listed.", "idp") from None
 
 
-def start_setup(*, tenant: Tenant, idp: str, actor: User) -> ConnectionSetup:
+def start_setup(*, tenant: Tenant, idp: str, actor: User, audit_actor: AuditActor) -> ConnectionSetup:
     """A new connection for the chosen IdP (no token yet: step 3 issues it) with its wizard state."""
     profile = _profile(idp)
     with transaction.atomic():
-        connection = ScimConnection.objects.create(tenant=tenant, idp=profile.key, name=profile.name)
+        connection = add_connection(tenant=tenant, idp=profile.key, name=profile.name, actor=audit_actor)
         return ConnectionSetup.objects.create(
             connection=connection, tenant=tenant, step=Step.INSTRUCTIONS, started_by=actor
         )
@@ -110,7 +111,7 @@ def active_tokens(connection: ScimConnection) -> list[ScimToken]:
     )
 
 
-def generate_token(*, setup: ConnectionSetup, overlap: str | None = None) -> IssuedToken:
+def generate_token(*, setup: ConnectionSetup, actor: AuditActor, overlap: str | None = None) -> IssuedToken:
     """The connection's first token, or a new one with the old ones kept for `overlap` (a ROTATION_OVERLAPS key)."""
     connection = setup.connection
     if not reached(setup, Step.CREDENTIALS):
@@ -118,16 +119,15 @@ def generate_token(*, setup: ConnectionSetup, overlap: str | None = None) -> Iss
     with transaction.atomic():
         current = active_tokens(connection)
         if not current:
-            issued = IssuedToken(connection=connection, token=_issue_token(connection))
+            issued = issue_token(connection=connection, actor=actor)
         else:
             if overlap not in ROTATION_OVERLAPS:
                 raise WizardError("Choose how long the current token keeps working.", "overlap")
             window = ROTATION_OVERLAPS[overlap]
             if window:
-                issued = rotate_token(connection=connection, overlap=window)
+                issued = rotate_token(connection=connection, overlap=window, actor=actor)
             else:
-                connection.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-                issued = IssuedToken(connection=connection, token=_issue_token(connection))
+                issued = issue_token(connection=connection, actor=actor, replace_active=True)
         setup.token_issued_at = timezone.now()
         setup.token_pasted_at = None
         setup.save()

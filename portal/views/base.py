@@ -23,6 +23,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_tenants.utils import schema_context
 
 from tenants.accounts import Audience, has_confirmed_totp
+from tenants.audit import AuditActor
 from tenants.models import Operator, Tenant, TenantAdmin
 
 LOGIN_URLS = {Audience.PORTAL: "portal:login", Audience.CONSOLE: "console:login"}
@@ -64,6 +65,19 @@ def second_factor_gate(request: HttpRequest, audience: Audience) -> HttpResponse
 class AudienceView(View):
     audience: ClassVar[Audience]
     http_method_names = ["get", "post", "head"]
+
+    def audit_actor(self) -> AuditActor:
+        """Who is acting, for the audit log: the signed-in admin or operator, from where."""
+        user = signed_in_user(self.request)
+        operator = getattr(self, "operator", None)
+        return AuditActor(
+            kind="operator" if self.audience is Audience.CONSOLE else "tenant_admin",
+            id=str(user.pk),
+            label=user.email or user.username,
+            role=str(getattr(operator, "role", "") or ""),
+            source_ip=self.request.META.get("REMOTE_ADDR"),
+            request_id=getattr(self.request, "request_id", ""),
+        )
 
     def render_now(self, response: HttpResponseBase) -> HttpResponseBase:
         # TemplateResponse renders after dispatch returns; render inside the scope instead.

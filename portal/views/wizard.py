@@ -143,7 +143,9 @@ class ChooseIdpView(WizardView):
         idp = request.POST.get("idp", "")
         try:
             if setup is None:
-                setup = wizard.start_setup(tenant=self.tenant, idp=idp, actor=signed_in_user(request))
+                setup = wizard.start_setup(
+                    tenant=self.tenant, idp=idp, actor=signed_in_user(request), audit_actor=self.audit_actor()
+                )
             elif wizard.needs_confirmation_to_change(setup, idp) and request.POST.get("confirm") != "yes":
                 target = get_profile(idp)
                 fields = (("idp", target.key), ("confirm", "yes"))
@@ -215,7 +217,7 @@ class CredentialsView(WizardView):
         action = request.POST.get("action", "")
         try:
             if action == "generate":
-                issued = wizard.generate_token(setup=setup, overlap=request.POST.get("overlap"))
+                issued = wizard.generate_token(setup=setup, actor=self.audit_actor(), overlap=request.POST.get("overlap"))
                 # The token exists in clear only in this response.
                 context = _credentials_context(setup, profile)
                 return self.page(request, setup, new_token=issued.token, **context)

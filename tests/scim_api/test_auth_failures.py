@@ -10,6 +10,7 @@ from django.utils import timezone
 from scim_api.models import AuthFailure, RequestLog
 from tenants.models import ScimConnection, ScimToken, Tenant
 from tenants.services import create_connection, revoke_tokens, rotate_token
+from tests.support.actors import TEST_ACTOR
 from tests.support.scim_client import ScimClient
 
 pytestmark = pytest.mark.django_db
@@ -53,13 +54,13 @@ def test_every_failure_gives_the_client_the_same_answer(scim):
 
 def test_revoked_expired_and_other_connections_tokens_are_told_apart(scim, tenant_a):
     old = scim.token
-    rotate_token(connection=ScimConnection.objects.get(pk=scim.connection_id), overlap=timedelta(0))
+    rotate_token(connection=ScimConnection.objects.get(pk=scim.connection_id), overlap=timedelta(0), actor=TEST_ACTOR)
     assert scim.get("/Users").status == 401
     assert _last_failure().auth_failure == AuthFailure.EXPIRED_TOKEN
-    revoke_tokens(connection=ScimConnection.objects.get(pk=scim.connection_id))
+    revoke_tokens(connection=ScimConnection.objects.get(pk=scim.connection_id), actor=TEST_ACTOR)
     assert scim.get("/Users", token=old).status == 401
     assert _last_failure().auth_failure in {AuthFailure.REVOKED_TOKEN, AuthFailure.EXPIRED_TOKEN}
-    other = create_connection(tenant=tenant_a, idp="okta")
+    other = create_connection(tenant=tenant_a, idp="okta", actor=TEST_ACTOR)
     assert scim.get("/Users", token=other.token).status == 401
     assert _last_failure().auth_failure == AuthFailure.OTHER_CONNECTION_TOKEN
 

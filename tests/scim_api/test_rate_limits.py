@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from tenants.services import create_connection
+from tests.support.actors import TEST_ACTOR
 from tests.support.scim_client import ScimClient
 
 pytestmark = pytest.mark.django_db
@@ -71,4 +72,4 @@ def test_the_defaults_let_an_idp_sync_through(scim, tenant_a, address):
     """Okta and Entra send tens of requests a second at most; the defaults allow far more."""
     scim.remote_addr = address
     assert all(scim.get("/Users?count=1").status == 200 for _ in range(50))
-    assert create_connection(tenant=tenant_a, idp="entra").token
+    assert create_connection(tenant=tenant_a, idp="entra", actor=TEST_ACTOR).token
