@@ -43,6 +43,10 @@ REDIS_URL = os.environ.get("REDIS_URL") or embedded_redis_url()
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
 _db["ENGINE"] = "django_tenants.postgresql_backend"
 _db.setdefault("OPTIONS", {})
+# A socket directory given as `?host=/dir` lands in OPTIONS only; dbshell and anything building a
+# connection from HOST/PORT would then reach 127.0.0.1:5432 instead. HOST is the one place for it.
+if _db["OPTIONS"].get("host") and not _db.get("HOST"):
+    _db["HOST"] = _db["OPTIONS"].pop("host")
 _db["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _db}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
