@@ -5,8 +5,8 @@ Python and make. Both servers are shared by every process that attaches to the s
 directory (`make run`, a CLI command in another shell, the test suite): each attaching process
 records its pid in `.data/embedded.users`, and the last one to leave stops both servers, so
 nothing is left running once no Rollcall process uses them. Children of `make run` get the URLs
-through the environment and never attach themselves. `python -m config.embedded stop` (what
-`make stop` runs) stops them explicitly, e.g. after the supervisor was SIGKILLed.
+through the environment and never attach themselves. `make stop` (config/stop.py) stops
+them explicitly, e.g. after the supervisor was SIGKILLed.
 
 This module imports nothing from Django: settings import it, and `make stop` must not start
 the very servers it is asked to stop.
@@ -21,7 +21,6 @@ import hashlib
 import logging
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -214,19 +213,16 @@ def _start_redis() -> None:
         return
     with contextlib.suppress(FileNotFoundError):
         socket_path.unlink()
-    subprocess.run(
-        [
-            redis_server_binary(),
-            "--port", "0",  # unix socket only
-            "--unixsocket", str(socket_path), "--unixsocketperm", "700",
-            "--daemonize", "yes", "--pidfile", str(pid_file),
-            "--dir", str(directory), "--dbfilename", "redis.db",
-            "--save", "60", "100", "--appendonly", "no",
-            "--logfile", str(directory / "redis.log"), "--loglevel", "warning",
-        ],  # fmt: skip
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    command = [
+        redis_server_binary(),
+        "--port", "0",  # unix socket only
+        "--unixsocket", str(socket_path), "--unixsocketperm", "700",
+        "--daemonize", "yes", "--pidfile", str(pid_file),
+        "--dir", str(directory), "--dbfilename", "redis.db",
+        "--save", "60", "100", "--appendonly", "no",
+        "--logfile", str(directory / "redis.log"), "--loglevel", "warning",
+    ]  # fmt: skip
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + REDIS_START_SECONDS
     while not socket_path.exists():
         if time.monotonic() > deadline:
@@ -241,10 +237,9 @@ def _stop_redis() -> None:
         return
     import redis
 
-    try:
+    # SHUTDOWN closes the connection it came on (an error here); a dead socket falls through to SIGTERM.
+    with contextlib.suppress(redis.RedisError):
         redis.Redis(unix_socket_path=str(socket_path), socket_timeout=5).shutdown(save=True)
-    except redis.RedisError:
-        pass  # SHUTDOWN closes the connection it came on; a dead socket falls through to SIGTERM
     deadline = time.monotonic() + 10
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -252,17 +247,19 @@ def _stop_redis() -> None:
         os.kill(pid, 15)
 
 
-def embedded_redis_url() -> str:
-    """Start (or attach to) the embedded Redis and return a unix-socket URL to it."""
+def embedded_redis_url(db: int = 0) -> str:
+    """Start (or attach to) the embedded Redis and return a unix-socket URL to its database `db`."""
     _attach()
     _, socket_path, _ = _redis_paths()
-    return f"unix://{socket_path}"
+    return f"unix://{socket_path}" + (f"?db={db}" if db else "")
 
 
 def celery_broker_url(redis_url: str) -> str:
     """Kombu spells a Redis unix socket as redis+socket://."""
     if redis_url.startswith("unix://"):
-        return "redis+socket://" + redis_url[len("unix://") :]
+        path, _, query = redis_url[len("unix://") :].partition("?")
+        db = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("db")
+        return "redis+socket://" + path + (f"?virtual_host={db}" if db else "")
     return redis_url
 
 
@@ -281,16 +278,3 @@ def stop_all() -> list[str]:
             stopped.append("postgresql")
         _write_users(users_file, set())
     return stopped
-
-
-def main(argv: list[str]) -> int:
-    if argv != ["stop"]:
-        print("usage: python -m config.embedded stop", file=sys.stderr)
-        return 2
-    stopped = stop_all()
-    print("stopped embedded " + " and ".join(stopped) if stopped else "no embedded server was running")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

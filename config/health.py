@@ -1,12 +1,21 @@
-"""/healthz (database, Redis, worker heartbeat) and /metrics (Prometheus text format)."""
+"""/healthz (database, Redis, worker heartbeat, periodic tasks) and /metrics (Prometheus text format).
+
+/healthz is public (load balancers and container health checks call it) and says only
+ok / degraded / unhealthy; callers with the operations token (ROLLCALL_METRICS_TOKEN, as a bearer
+token) also get each check's details. /metrics needs that token: it names tenants' activity and
+costs a Redis scan, so it is not for the internet. Without a token configured /metrics is off.
+"""
 
 from __future__ import annotations
 
+import hmac
 import time
 
 import redis
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -14,11 +23,32 @@ from config.metrics import RedisCollector, redis_client
 
 HEARTBEAT_KEY = "rollcall:heartbeat:"
 HEARTBEAT_STALE_SECONDS = 60
+PERIODIC_KEY = "rollcall:periodic:"
+# A periodic task that failed (or skipped tenants) this many runs in a row makes /healthz "degraded".
+DEGRADED_AFTER_FAILURES = 3
+PERIODIC_RECORD_TTL_SECONDS = 24 * 3600
 
 
 def record_heartbeat(kind: str, name: str) -> None:
     """Called periodically by workers and beat; /healthz reports them stale after a minute."""
     redis_client().set(f"{HEARTBEAT_KEY}{kind}:{name}", str(time.time()), ex=HEARTBEAT_STALE_SECONDS * 5)
+
+
+def record_periodic_run(task: str, *, failed_tenants: int = 0, error: str | None = None) -> None:
+    """One run of a periodic task: a clean run resets its failure streak, anything else extends it."""
+    key = PERIODIC_KEY + task
+    try:
+        client = redis_client()
+        if error is None and failed_tenants == 0:
+            client.hset(key, mapping={"consecutive_failures": 0, "last_ok_at": time.time()})
+        else:
+            pipe = client.pipeline(transaction=False)
+            pipe.hincrby(key, "consecutive_failures", 1)
+            pipe.hset(key, mapping={"last_error": error or f"{failed_tenants} tenant(s) failed", "last_failed_at": time.time()})
+            pipe.execute()
+        client.expire(key, PERIODIC_RECORD_TTL_SECONDS)
+    except redis.RedisError:
+        pass  # Redis down: the redis check already says so
 
 
 def _check_database() -> dict[str, object]:
@@ -56,13 +86,60 @@ def _check_workers() -> dict[str, object]:
     }
 
 
+def _check_periodic() -> dict[str, object]:
+    """Degraded (not unhealthy: requests are still served) when a periodic task keeps failing."""
+    try:
+        client = redis_client()
+        failing: dict[str, dict[str, str]] = {}
+        for key in client.scan_iter(match=f"{PERIODIC_KEY}*", count=100):
+            raw = {_text(k): _text(v) for k, v in client.hgetall(key).items()}
+            if int(raw.get("consecutive_failures", "0")) >= DEGRADED_AFTER_FAILURES:
+                failing[_text(key)[len(PERIODIC_KEY) :]] = {
+                    "consecutive_failures": raw["consecutive_failures"],
+                    "last_error": raw.get("last_error", ""),
+                }
+    except redis.RedisError as exc:
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": not failing, "failing": failing}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def has_operations_token(request: HttpRequest) -> bool:
+    """The request carries `Authorization: Bearer <ROLLCALL_METRICS_TOKEN>` (compared in constant time)."""
+    expected = settings.METRICS_TOKEN
+    if not expected:
+        return False
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), expected.encode())
+
+
+@never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _check_database(), "redis": _check_redis(), "worker": _check_workers()}
-    healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "unhealthy", "checks": checks}, status=200 if healthy else 503)
+    checks = {
+        "database": _check_database(),
+        "redis": _check_redis(),
+        "worker": _check_workers(),
+        "periodic": _check_periodic(),
+    }
+    essential = all(checks[name]["ok"] for name in ("database", "redis", "worker"))
+    status = "ok" if essential and checks["periodic"]["ok"] else ("degraded" if essential else "unhealthy")
+    body: dict[str, object] = {"status": status}
+    if has_operations_token(request):
+        body["checks"] = checks
+    return JsonResponse(body, status=200 if essential else 503)
 
 
+@never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
+    if not settings.METRICS_TOKEN:
+        return HttpResponse("metrics are off: set ROLLCALL_METRICS_TOKEN\n", status=404, content_type="text/plain")
+    if not has_operations_token(request):
+        response = HttpResponse("a bearer token is required\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="rollcall-metrics"'
+        return response
     registry = CollectorRegistry(auto_describe=False)
     registry.register(RedisCollector())  # type: ignore[arg-type]
     try:

@@ -71,6 +71,10 @@ def send_outbound(schema_name: str, delivery_ids: list[int] | None = None, sched
     return totals
 
 
+# Periodic tasks return "failed_tenants": how many tenants the run could not process (the others
+# were processed). provisioning.celery_setup records it for /healthz ("degraded" when it persists).
+
+
 @shared_task(name="provisioning.sweep_outbox", ignore_result=True)
 def sweep_outbox() -> dict[str, int]:
     report = sweeper.sweep()
@@ -79,13 +83,15 @@ def sweep_outbox() -> dict[str, int]:
         "dispatched": len(report.dispatched),
         "webhooks": len(report.webhooks),
         "emails": len(report.emails),
+        "failed_tenants": len(report.failed),
     }
 
 
 @shared_task(name="provisioning.check_error_rates", ignore_result=True)
-def check_error_rates() -> int:
-    raised = sweeper.for_each_tenant(notifications.check_error_rate)
-    return sum(1 for n in raised.values() if n is not None)
+def check_error_rates() -> dict[str, int]:
+    failed: list[str] = []
+    raised = sweeper.for_each_tenant(notifications.check_error_rate, failed)
+    return {"raised": sum(1 for n in raised.values() if n is not None), "failed_tenants": len(failed)}
 
 
 @shared_task(name="provisioning.check_expiring_tokens", ignore_result=True)
@@ -94,8 +100,10 @@ def check_expiring_tokens() -> int:
 
 
 @shared_task(name="provisioning.expire_agents", ignore_result=True)
-def expire_agents() -> int:
-    return sum(sweeper.for_each_tenant(lambda _tenant: agents.expire_agents()).values())
+def expire_agents() -> dict[str, int]:
+    failed: list[str] = []
+    expired = sum(sweeper.for_each_tenant(lambda _tenant: agents.expire_agents(), failed).values())
+    return {"expired": expired, "failed_tenants": len(failed)}
 
 
 @shared_task(name="provisioning.worker_heartbeat", ignore_result=True)

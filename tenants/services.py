@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from scim.idp import get_profile
@@ -48,8 +49,8 @@ def schema_name_for(slug: str) -> str:
     return "t_" + slug.replace("-", "_")
 
 
-def create_tenant(*, name: str, slug: str) -> CreatedTenant:
-    """Create a tenant with its own schema (cloned from the template) and a setup link."""
+def validate_new_tenant(*, name: str, slug: str) -> str:
+    """The cleaned name, or TenantError saying what is wrong with the name or slug."""
     name = name.strip()
     if not name:
         raise TenantError("name must not be empty")
@@ -59,6 +60,15 @@ def create_tenant(*, name: str, slug: str) -> CreatedTenant:
         )
     if Tenant.objects.filter(slug=slug).exists():
         raise TenantError(f"a tenant with slug {slug!r} already exists")
+    return name
+
+
+def create_tenant(*, name: str, slug: str) -> CreatedTenant:
+    """Create a tenant with its own schema (cloned from the template) and a setup link.
+
+    The only way a tenant row comes to exist (CLI, console, portal): a row without its schema
+    would answer 500 to its IdP."""
+    name = validate_new_tenant(name=name, slug=slug)
     try:
         with transaction.atomic():
             tenant = Tenant.objects.create(name=name, slug=slug, schema_name=schema_name_for(slug))
@@ -132,8 +142,14 @@ def rotate_token(*, connection: ScimConnection, overlap: timedelta = timedelta(h
 
 
 def revoke_tokens(*, connection: ScimConnection) -> int:
-    """Revoke every active token of the connection at once. Returns how many were revoked."""
-    return connection.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    """Revoke every usable token of the connection at once. Returns how many were usable (tokens
+    that had already expired are marked revoked too, but not counted)."""
+    now = timezone.now()
+    with transaction.atomic():
+        live = connection.tokens.filter(revoked_at__isnull=True)
+        usable = live.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).update(revoked_at=now)
+        live.update(revoked_at=now)
+    return usable
 
 
 def create_api_key(*, tenant: Tenant, label: str = "") -> str:
@@ -141,3 +157,11 @@ def create_api_key(*, tenant: Tenant, label: str = "") -> str:
     key_id, key = secrets_.new_api_key()
     ApiKey.objects.create(tenant=tenant, key_id=key_id, digest=secrets_.digest(key), label=label)
     return key
+
+
+def revoke_api_key(*, tenant: Tenant, key_id: str) -> bool:
+    """Revoke the tenant's key `key_id` now; False when it was already revoked."""
+    key = ApiKey.objects.filter(tenant=tenant, key_id=key_id).first()
+    if key is None:
+        raise TenantError(f"tenant {tenant.slug!r} has no API key {key_id!r}")
+    return bool(ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()))

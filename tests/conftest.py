@@ -9,6 +9,7 @@ from django.db import connection
 
 from tenants.db import tenant_connection
 from tenants.schema_clone import CLONE_FUNCTION_SQL, migrate_template
+from tests.provisioning.infra import RedisServer
 from tests.support.scim_client import ScimClient
 from tests.support.tenants import ensure_tenant
 
@@ -20,6 +21,15 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
         with connection.cursor() as cursor:
             cursor.execute(CLONE_FUNCTION_SQL)
         migrate_template()
+
+
+@pytest.fixture(scope="session")
+def private_redis(tmp_path_factory) -> Iterator[RedisServer]:  # type: ignore[no-untyped-def]
+    """A redis-server of our own: tests may flush, kill and restart it (the machine's Redis is shared)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.kill()
 
 
 @pytest.fixture(autouse=True)

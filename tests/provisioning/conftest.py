@@ -27,15 +27,6 @@ def bravo(tenant_b) -> TenantRef:  # type: ignore[no-untyped-def]
     return TenantRef.of(tenant_b)
 
 
-@pytest.fixture(scope="session")
-def private_redis(tmp_path_factory) -> Iterator[RedisServer]:  # type: ignore[no-untyped-def]
-    """A redis-server of our own: tests may flush, kill and restart it (the machine's Redis is shared)."""
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.kill()
-
-
 @pytest.fixture
 def broker(private_redis: RedisServer, settings) -> Iterator[RedisServer]:  # type: ignore[no-untyped-def]
     """Point this process's dispatch keys and task publishing at the private Redis, emptied."""

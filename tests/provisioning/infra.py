@@ -64,6 +64,8 @@ class Receiver:
     script: dict[str, list[int]] = field(default_factory=dict)
     default: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delay: dict[str, float] = field(default_factory=dict)  # seconds to wait before answering (a slow receiver)
+    in_flight: int = 0
 
     @property
     def base_url(self) -> str:
@@ -100,6 +102,12 @@ def webhook_receiver() -> Iterator[Receiver]:
             receiver = holder["r"]
             with receiver.lock:
                 receiver.received.append(Received(self.path, dict(self.headers.items()), body, time.time()))
+                delay = receiver.delay.get(self.path, 0.0)
+                receiver.in_flight += 1
+            if delay:
+                time.sleep(min(delay, 30.0))
+            with receiver.lock:
+                receiver.in_flight -= 1
             status = receiver.status_for(self.path)
             payload = b'{"ok":true}' if status < 300 else b'{"error":"nope"}'
             self.send_response(status)
