@@ -252,5 +252,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "pgserver": {"level": "WARNING"},
+        # waitress sets its logger to INFO unless configured ("Serving on ..." repeats the banner).
+        "waitress": {"level": os.environ.get("LOG_LEVEL", "WARNING")},
+    },
 }

@@ -7,6 +7,7 @@ a "tenant has work" marker in the public schema set on commit would make the swe
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -52,7 +53,10 @@ class Backlog:
 def _probe(schemas: Sequence[str]) -> list[Backlog]:
     quote = connection.ops.quote_name
     sql = " UNION ALL ".join(_PROBE.format(s=quote(s), cap=PENDING_CAP, grace=EMAIL_GRACE_SECONDS) for s in schemas)
-    with transaction.atomic(), connection.cursor() as cursor:
+    # Inside a transaction a failed probe would abort it: fence it with a savepoint. Workers run
+    # in autocommit, where a failed statement affects nothing else and no savepoint is needed.
+    fence = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    with fence, connection.cursor() as cursor:
         cursor.execute(sql, list(schemas))
         return [Backlog(r[0], int(r[1]), bool(r[2]), bool(r[3]), bool(r[4])) for r in cursor.fetchall()]
 
