@@ -32,12 +32,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="{create,set-password,list}")
         create = sub.add_parser("create", help="create an operator (a generated password is printed once)")
-        create.add_argument("--email", default="")
+        create.add_argument("--email", default="", help="for password-reset mails from the console")
         create.add_argument("--if-missing", action="store_true", help="do nothing when the operator exists (idempotent bootstrap)")
         reset = sub.add_parser("set-password", help="lost password: set a new one (generated unless --password-file)")
         reset.add_argument("--reset-2fa", action="store_true", help="also remove the operator's 2FA devices (lost phone)")
         for p in (create, reset):
-            p.add_argument("--username", required=True)
+            p.add_argument("--username", required=True, help="the operator's login name")
             p.add_argument("--password-file", help="read the password from this file (e.g. a Docker secret)")
         sub.add_parser("list", help="list operators (never passwords)")
         for p in sub.choices.values():
