@@ -26,7 +26,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 
 def _port_free(port: int) -> bool:
+    """Bindable by a server (SO_REUSEADDR, as every HTTP server sets: TIME_WAIT does not count)."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
