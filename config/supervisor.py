@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,7 +84,7 @@ class Child:
     started_at: float = 0.0
     fast_crashes: int = 0
     restart_at: float | None = None
-    restarts: int = field(default=0)
+    restarts: int = 0
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -132,6 +132,7 @@ class Supervisor:
                 continue
             if child.proc is None or child.proc.poll() is None:
                 continue
+            child.signal_group(signal.SIGKILL)  # what it left behind (e.g. pool processes), group id still held
             lived = now - child.started_at
             child.fast_crashes = child.fast_crashes + 1 if lived < FAST_CRASH_SECONDS else 1
             reason = f"rollcall: {child.name} {describe_exit(child.proc.returncode)} after {lived:.1f} s"
@@ -149,14 +150,15 @@ class Supervisor:
             child.restart_at = now + delay
 
     def stop_all(self) -> None:
-        """SIGTERM each child's group (web first: no new requests), then SIGKILL what outlives the grace."""
-        for child in self.children:
-            if child.running():
-                child.signal_group(signal.SIGTERM)
+        """SIGTERM each child (web first: no new requests), which stops its own pool or workers
+        gracefully; then SIGKILL whatever is left in its process group after the grace period."""
+        running = [child for child in self.children if child.running()]
+        for child in running:
+            assert child.proc is not None
+            child.proc.terminate()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for child in self.children:
-            if child.proc is None:
-                continue
+        for child in running:
+            assert child.proc is not None
             try:
                 child.proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
