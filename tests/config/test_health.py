@@ -133,3 +133,28 @@ def test_pending_events_are_exposed_as_totals_without_tenant_names(tenant_a):
     assert "customer" not in text and "t_idle" not in text
     assert "rollcall_events_pending 7.0" in text
     assert "rollcall_events_pending_tenants 2.0" in text
+
+
+def test_the_container_probe_checks_this_hosts_worker_and_beat_heartbeats(no_heartbeats, settings):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    from config.database import libpq_url
+    from tests.support.processes import ROOT
+
+    env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "DATABASE_URL": libpq_url(connection.settings_dict)}
+
+    def probe(kind: str) -> int:
+        return subprocess.run(
+            [sys.executable, "-m", "config.probe", kind], cwd=ROOT, env=env, capture_output=True, timeout=60
+        ).returncode
+
+    assert probe("worker") == 1 and probe("beat") == 1
+    record_heartbeat("worker", f"worker@{socket.gethostname()}")
+    record_heartbeat("beat", socket.gethostname())
+    assert probe("worker") == 0 and probe("beat") == 0
+    assert probe("web") == 2  # usage error
