@@ -236,8 +236,8 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def handled_rows(tenants: list[Any], since_seq: dict[str, int]) -> list[tuple[str, int, datetime, datetime | None]]:
-    from provisioning.models import Event
-    from provisioning.tenancy import tenant_schema
+    from outbox.models import Event
+    from tenants.context import tenant_schema
 
     rows = []
     for tenant in tenants:
@@ -253,8 +253,8 @@ def handled_rows(tenants: list[Any], since_seq: dict[str, int]) -> list[tuple[st
 
 def unhandled(tenants: list[Any], since_seq: dict[str, int]) -> int:
     """A cheap poll (a count on the pending index) while waiting, not the full rows."""
-    from provisioning.models import Event
-    from provisioning.tenancy import tenant_schema
+    from outbox.models import Event
+    from tenants.context import tenant_schema
 
     total = 0
     for tenant in tenants:
@@ -266,8 +266,8 @@ def unhandled(tenants: list[Any], since_seq: dict[str, int]) -> int:
 def last_seqs(tenants: list[Any]) -> dict[str, int]:
     from django.db.models import Max
 
-    from provisioning.models import Event
-    from provisioning.tenancy import tenant_schema
+    from outbox.models import Event
+    from tenants.context import tenant_schema
 
     found = {}
     for tenant in tenants:
@@ -337,9 +337,10 @@ def _write_users(
     from django.db import connection as db
     from django.utils import timezone
 
-    from directory.users import ChangeContext, create_user
-    from provisioning.outbox import Actor
-    from provisioning.tenancy import TenantRef, tenant_schema
+    from directory.change import ChangeContext
+    from directory.users import create_user
+    from outbox.append import Actor
+    from tenants.context import TenantRef, tenant_schema
 
     tenants = [TenantRef(**fields) for fields in tenant_fields]
     db.ensure_connection()  # connect before the clock starts
@@ -368,7 +369,7 @@ def _write_users(
 def steady(rate: float, workers: int, tenants: list[Any], arrivals: Arrivals, args: argparse.Namespace) -> dict[str, Any]:
     """Create users at `rate`/s for `args.seconds` while the workers run; latencies per event."""
     from provisioning.models import WebhookDelivery
-    from provisioning.tenancy import tenant_schema
+    from tenants.context import tenant_schema
 
     arrivals.clear()
     base = last_seqs(tenants)
@@ -457,8 +458,8 @@ def main() -> None:
     import redis
     from django.core.management import call_command
 
-    from provisioning import webhooks
-    from provisioning.tenancy import TenantRef, tenant_schema
+    from provisioning.webhooks import endpoints as webhooks
+    from tenants.context import TenantRef, tenant_schema
     from tenants.services import create_tenant
 
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()

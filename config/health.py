@@ -9,7 +9,6 @@ costs a Redis scan, so it is not for the internet. Without a token configured /m
 from __future__ import annotations
 
 import hmac
-import time
 
 import redis
 from django.conf import settings
@@ -19,36 +18,9 @@ from django.views.decorators.cache import never_cache
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from config.metrics import RedisCollector, redis_client
-
-HEARTBEAT_KEY = "rollcall:heartbeat:"
-HEARTBEAT_STALE_SECONDS = 60
-PERIODIC_KEY = "rollcall:periodic:"
-# A periodic task that failed (or skipped tenants) this many runs in a row makes /healthz "degraded".
-DEGRADED_AFTER_FAILURES = 3
-PERIODIC_RECORD_TTL_SECONDS = 24 * 3600
-
-
-def record_heartbeat(kind: str, name: str) -> None:
-    """Called periodically by workers and beat; /healthz reports them stale after a minute."""
-    redis_client().set(f"{HEARTBEAT_KEY}{kind}:{name}", str(time.time()), ex=HEARTBEAT_STALE_SECONDS * 5)
-
-
-def record_periodic_run(task: str, *, failed_tenants: int = 0, error: str | None = None) -> None:
-    """One run of a periodic task: a clean run resets its failure streak, anything else extends it."""
-    key = PERIODIC_KEY + task
-    try:
-        client = redis_client()
-        if error is None and failed_tenants == 0:
-            client.hset(key, mapping={"consecutive_failures": 0, "last_ok_at": time.time()})
-        else:
-            pipe = client.pipeline(transaction=False)
-            pipe.hincrby(key, "consecutive_failures", 1)
-            pipe.hset(key, mapping={"last_error": error or f"{failed_tenants} tenant(s) failed", "last_failed_at": time.time()})
-            pipe.execute()
-        client.expire(key, PERIODIC_RECORD_TTL_SECONDS)
-    except redis.RedisError:
-        pass  # Redis down: the redis check already says so
+from observability.heartbeat import HEARTBEAT_STALE_SECONDS, heartbeat_ages
+from observability.metrics import RedisCollector, redis_client
+from observability.periodic import failing_periodic_tasks
 
 
 def _check_database() -> dict[str, object]:
@@ -70,13 +42,7 @@ def _check_redis() -> dict[str, object]:
 
 def _check_workers() -> dict[str, object]:
     try:
-        client = redis_client()
-        now = time.time()
-        seen: dict[str, float] = {}
-        for key in client.scan_iter(match=f"{HEARTBEAT_KEY}*", count=100):
-            value = client.get(key)
-            if value is not None:
-                seen[key.decode()[len(HEARTBEAT_KEY) :]] = round(now - float(value), 1)
+        seen = heartbeat_ages()
     except redis.RedisError as exc:
         return {"ok": False, "error": type(exc).__name__}
     fresh = {name: age for name, age in seen.items() if age <= HEARTBEAT_STALE_SECONDS}
@@ -89,22 +55,10 @@ def _check_workers() -> dict[str, object]:
 def _check_periodic() -> dict[str, object]:
     """Degraded (not unhealthy: requests are still served) when a periodic task keeps failing."""
     try:
-        client = redis_client()
-        failing: dict[str, dict[str, str]] = {}
-        for key in client.scan_iter(match=f"{PERIODIC_KEY}*", count=100):
-            raw = {_text(k): _text(v) for k, v in client.hgetall(key).items()}
-            if int(raw.get("consecutive_failures", "0")) >= DEGRADED_AFTER_FAILURES:
-                failing[_text(key)[len(PERIODIC_KEY) :]] = {
-                    "consecutive_failures": raw["consecutive_failures"],
-                    "last_error": raw.get("last_error", ""),
-                }
+        failing = failing_periodic_tasks()
     except redis.RedisError as exc:
         return {"ok": False, "error": type(exc).__name__}
     return {"ok": not failing, "failing": failing}
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def has_operations_token(request: HttpRequest) -> bool:

@@ -23,8 +23,8 @@ def main(argv: list[str]) -> int:
     django.setup()
     import redis
 
-    from config.health import HEARTBEAT_KEY, HEARTBEAT_STALE_SECONDS
-    from config.metrics import redis_client
+    from observability.heartbeat import HEARTBEAT_KEY, HEARTBEAT_STALE_SECONDS
+    from observability.metrics import redis_client
 
     host = socket.gethostname()
     key = f"{HEARTBEAT_KEY}worker:worker@{host}" if argv == ["worker"] else f"{HEARTBEAT_KEY}beat:{host}"

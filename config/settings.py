@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE
 
 from config.embedded import celery_broker_url, data_dir, embedded_database_url, embedded_redis_url
 from config.instance import running_instance
@@ -30,6 +31,11 @@ def env_int(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else float(raw)
+
+
 DEBUG = env_bool("ROLLCALL_DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "rollcall-dev-secret-change-me-in-production-0123456789")
 # Tokens and API keys are stored as HMAC-SHA256 digests under this key (a pepper, not the SECRET_KEY,
@@ -46,13 +52,15 @@ PROCESS_LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING").upper()
 
 # The URL users and IdPs reach Rollcall at. Unset: the running `make run` instance of this data
 # directory (so a CLI in another shell prints the port that instance listens on), else PORT.
-PUBLIC_URL_CONFIGURED = os.environ.get("ROLLCALL_PUBLIC_URL", "").strip().rstrip("/")
+_public_url = os.environ.get("ROLLCALL_PUBLIC_URL", "").strip().rstrip("/")
+# When the public URL is configured, absolute URLs in responses are built from it, never from Host.
+PUBLIC_URL_CONFIGURED = bool(_public_url)
 _instance = running_instance(DATA_DIR)
-PUBLIC_BASE_URL = PUBLIC_URL_CONFIGURED or (_instance.public_url if _instance else f"http://127.0.0.1:{PORT}")
+PUBLIC_BASE_URL = _public_url or (_instance.public_url if _instance else f"http://127.0.0.1:{PORT}")
 # Host headers Django accepts (everything else is a 400, never reflected into a URL): the public
 # URL's host when it is set, plus the loopback names that health checks and the local CLI use.
 _LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
-_public_host = urlsplit(PUBLIC_URL_CONFIGURED).hostname if PUBLIC_URL_CONFIGURED else None
+_public_host = urlsplit(_public_url).hostname if _public_url else None
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()] or [
     *([_public_host] if _public_host else []),
     *_LOOPBACK_HOSTS,
@@ -103,14 +111,18 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_htmx",
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "portal",
+    "config",
 ]
 TENANT_APPS = [
+    "outbox",
     "directory",
     "provisioning",
-    "scim",
+    "scim_api",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -134,6 +146,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 APPEND_SLASH = False
 
@@ -150,26 +164,72 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ]
         },
     }
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Portal and console accounts (portal/, tenants/accounts.py) -------------------------------
+LOGIN_URL = "/portal/login"
+# Signed-in sessions last a working day at most and end with the browser.
+SESSION_COOKIE_AGE = env_int("ROLLCALL_SESSION_SECONDS", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from the page (hx-headers), never from the cookie
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "portal.views.errors.csrf_failure"
+X_FRAME_OPTIONS = "DENY"
+OTP_TOTP_ISSUER = "Rollcall"
+MESSAGE_TAGS = {10: "info", 20: "info", 25: "ok", 30: "warning", 40: "error"}  # the alert component's tones
+# django-otp's own per-device back-off would reject a correct code a second after a typo, with
+# "did not match"; tenants.ratelimit counts failures instead and says how long to wait.
+OTP_TOTP_THROTTLE_FACTOR = 0
+# Failed passwords and codes, counted in the shared cache per account and per source IP.
+ROLLCALL_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("ROLLCALL_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
+ROLLCALL_LOGIN_MAX_FAILURES_PER_IP = env_int("ROLLCALL_LOGIN_MAX_FAILURES_PER_IP", 20)
+ROLLCALL_LOGIN_WINDOW_SECONDS = env_int("ROLLCALL_LOGIN_WINDOW_SECONDS", 15 * 60)
+SETUP_LINK_DAYS = env_int("ROLLCALL_SETUP_LINK_DAYS", 7)
+
+# Nonce-based CSP: no inline script or style without the request's nonce, nothing from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"
-# collectstatic's target, served by WhiteNoise (`make run` collects on start, the image at build).
+# collectstatic's target (the image collects at build time); WhiteNoise serves it, and in
+# development serves static/ and the apps' files straight from the finders (no collectstatic step).
 STATIC_ROOT = Path(os.environ.get("ROLLCALL_STATIC_ROOT") or DATA_DIR / "static")
 STATICFILES_DIRS = [d for d in [BASE_DIR / "static"] if d.is_dir()]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start when it is missing
+WHITENOISE_AUTOREFRESH = DEBUG
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
@@ -198,11 +258,43 @@ CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 # Workers and beat log through LOGGING above (same format, same secret redaction) instead of
 # Celery replacing the root logger's handlers.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# On broker loss, cancel running acks_late tasks so they are redelivered (Celery 6's default):
-# their messages cannot be acknowledged on a dead connection anyway, handlers are idempotent, and
-# the sweeper re-dispatches whatever a Redis restart lost.
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# On broker loss, let running tasks finish (their work is in PostgreSQL, not Redis) rather than
+# terminating them: a webhook sender terminated mid-batch leaves its claimed deliveries leased
+# (up to 30 s + 50 x (timeout + 1) s) before anyone may retry them. Their acks are lost with the
+# connection, so the messages are redelivered; handlers and senders are idempotent.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 OUTBOX_SWEEP_SECONDS = env_int("ROLLCALL_OUTBOX_SWEEP_SECONDS", 5)
+
+# --- Provisioning pipeline tunables (read through provisioning.tunables.pipeline_config) ------
+# Events read per drain batch, and handled per transaction. Larger means fewer commits, but a
+# handler that appends events (role.changed) holds the tenant's seq counter until commit.
+ROLLCALL_DISPATCH_BATCH = env_int("ROLLCALL_DISPATCH_BATCH", 50)
+ROLLCALL_DISPATCH_TX_EVENTS = env_int("ROLLCALL_DISPATCH_TX_EVENTS", 10)
+# A busy tenant's drain yields after this long (its continuation queues behind other tenants).
+ROLLCALL_DISPATCH_BUDGET_SECONDS = env_float("ROLLCALL_DISPATCH_BUDGET_SECONDS", 2.0)
+ROLLCALL_DISPATCH_KEY_TTL = env_int("ROLLCALL_DISPATCH_KEY_TTL", 60)
+ROLLCALL_PUBLISH_TIMEOUT = env_float("ROLLCALL_PUBLISH_TIMEOUT", 0.5)
+ROLLCALL_HANDLER_RETRY_BASE = env_float("ROLLCALL_HANDLER_RETRY_BASE", 1.0)
+ROLLCALL_HANDLER_RETRY_CAP = env_float("ROLLCALL_HANDLER_RETRY_CAP", 300.0)
+ROLLCALL_HANDLER_STUCK_AFTER = env_int("ROLLCALL_HANDLER_STUCK_AFTER", 5)
+# After this many failed attempts an event is set aside (parked): the tenant's other events go on,
+# later events about the same user or group wait behind it until an operator retries or skips it.
+ROLLCALL_HANDLER_PARK_AFTER = env_int("ROLLCALL_HANDLER_PARK_AFTER", 8)
+ROLLCALL_WEBHOOK_TIMEOUT = env_float("ROLLCALL_WEBHOOK_TIMEOUT", 5.0)
+ROLLCALL_WEBHOOK_RETRY_BASE = env_float("ROLLCALL_WEBHOOK_RETRY_BASE", 10.0)
+ROLLCALL_WEBHOOK_RETRY_CAP = env_float("ROLLCALL_WEBHOOK_RETRY_CAP", 3600.0)
+ROLLCALL_WEBHOOK_MAX_ATTEMPTS = env_int("ROLLCALL_WEBHOOK_MAX_ATTEMPTS", 12)
+ROLLCALL_WEBHOOK_FAILING_AFTER = env_int("ROLLCALL_WEBHOOK_FAILING_AFTER", 5)
+# Webhooks to private/loopback addresses are refused unless this is on (a local receiver in development).
+ROLLCALL_WEBHOOK_ALLOW_PRIVATE = env_bool("ROLLCALL_WEBHOOK_ALLOW_PRIVATE", DEBUG)
+# Webhook signing secrets are derived from this key (a leaked database alone yields no secret).
+ROLLCALL_WEBHOOK_KEY = os.environ.get("ROLLCALL_WEBHOOK_KEY") or SECRET_KEY
+ROLLCALL_ERROR_RATE_THRESHOLD = env_float("ROLLCALL_ERROR_RATE_THRESHOLD", 0.25)
+ROLLCALL_ERROR_RATE_MIN_REQUESTS = env_int("ROLLCALL_ERROR_RATE_MIN_REQUESTS", 20)
+ROLLCALL_ERROR_RATE_WINDOW_SECONDS = env_int("ROLLCALL_ERROR_RATE_WINDOW_SECONDS", 300)
+ROLLCALL_TOKEN_EXPIRY_WARNING_DAYS = env_int("ROLLCALL_TOKEN_EXPIRY_WARNING_DAYS", 7)
+# Workers remember tenant rows (status, settings) this long: a suspension reaches the pipeline within it.
+ROLLCALL_TENANT_CACHE_SECONDS = env_float("ROLLCALL_TENANT_CACHE_SECONDS", 5.0)
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
@@ -221,6 +313,20 @@ SCIM_BULK_MAX_OPERATIONS = env_int("ROLLCALL_SCIM_BULK_MAX_OPERATIONS", 1000)
 SCIM_BULK_MAX_PAYLOAD = env_int("ROLLCALL_SCIM_BULK_MAX_PAYLOAD", 1_048_576)
 SCIM_MAX_BODY = env_int("ROLLCALL_SCIM_MAX_BODY", 4_194_304)
 SCIM_DOCUMENTATION_URI = f"{PUBLIC_BASE_URL}/docs/scim"
+# PATCH operations per request (a larger PATCH is refused with 400 tooMany; IdPs send a handful).
+SCIM_PATCH_MAX_OPERATIONS = env_int("ROLLCALL_SCIM_PATCH_MAX_OPERATIONS", 1000)
+# JSON nesting accepted in a request body (SCIM resources are at most 4 levels deep).
+SCIM_MAX_JSON_DEPTH = env_int("ROLLCALL_SCIM_MAX_JSON_DEPTH", 32)
+# Rate limits (fixed windows in Redis): requests per window per connection and per source IP, and
+# failed authentications per source IP before that address gets 429 for the rest of the window.
+ROLLCALL_SCIM_RATE_WINDOW = env_int("ROLLCALL_SCIM_RATE_WINDOW", 10)
+ROLLCALL_SCIM_RATE_PER_CONNECTION = env_int("ROLLCALL_SCIM_RATE_PER_CONNECTION", 1000)
+ROLLCALL_SCIM_RATE_PER_IP = env_int("ROLLCALL_SCIM_RATE_PER_IP", 2000)
+ROLLCALL_SCIM_FAILED_AUTH_PER_IP = env_int("ROLLCALL_SCIM_FAILED_AUTH_PER_IP", 20)
+ROLLCALL_SCIM_FAILED_AUTH_WINDOW = env_int("ROLLCALL_SCIM_FAILED_AUTH_WINDOW", 60)
+# Django refuses bodies above this before the SCIM layer sees them: keep it above every SCIM limit,
+# so the SCIM layer answers 413 with a SCIM error document itself.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(SCIM_MAX_BODY, SCIM_BULK_MAX_PAYLOAD) + 65_536
 
 # --- REST framework (Events API) -------------------------------------------------------------
 REST_FRAMEWORK: dict[str, object] = {
@@ -240,7 +346,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redact_secrets": {"()": "config.logging_filters.RedactSecrets"},
+        "redact_secrets": {"()": "portal.logging.RedactSecrets"},
         "drop_health_probes": {"()": "config.logging_filters.DropHealthProbeResponses"},
     },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},

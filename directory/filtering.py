@@ -34,15 +34,20 @@ from django.db.models.lookups import (
     StartsWith,
 )
 
-from directory.models import Membership, UserValue
-from scim.errors import ScimError, invalid_filter
-from scim.filter import And, AttrPath, Comparison, Filter, Not, Or, Present, ValueFilter, as_bool, as_datetime
-from scim.schema import ENTERPRISE_USER_SCHEMA, GROUP, USER, Attribute, ResourceType, resolve_path
-
-ENTERPRISE_URN = ENTERPRISE_USER_SCHEMA.id
-USER_MULTI_VALUED = frozenset(
-    {"emails", "phonenumbers", "ims", "photos", "addresses", "entitlements", "roles", "x509certificates"}
+from directory.catalog import (
+    GROUP_CATALOG,
+    META_COLUMNS,
+    USER_CATALOG,
+    ResourceCatalog,
+    Storage,
+    StoredAttribute,
 )
+from directory.models import Membership, UserValue
+from directory.normalization import normalize_text
+from scim.errors import ScimError, UnknownAttribute, invalid_filter
+from scim.filter import And, AttrPath, Comparison, Filter, Not, Or, Present, ValueFilter, as_bool, as_datetime
+from scim.schema import GROUP, USER, Attribute, ResourceType
+
 ORDERING_OPS = {"gt", "ge", "lt", "le"}
 STRING_OPS = {
     "eq": Exact,
@@ -72,6 +77,8 @@ class Target:
     # UserValue stores an absent type/value/display as "": such a value is unassigned, so it is
     # neither `lt "b"` nor `co ""` (nor anything but `ne`), as for an absent JSON sub-attribute.
     empty_is_unassigned: bool = False
+    # Stored values are normalised (userName: NFC, trimmed): compare with the value normalised alike.
+    normalized: bool = False
 
 
 def _json_text(*keys: str) -> Expression:
@@ -135,9 +142,13 @@ def _compare(target: Target, op: str, raw_value: Any, attr_name: str) -> Q:
             return NOTHING if op == "eq" else EVERYTHING
         value = parsed
     lhs: Any = target.expression
+    if target.normalized and isinstance(value, str):
+        value = normalize_text(value)
     if target.type == "string" and not target.case_exact:
+        # PostgreSQL folds both sides, as the case-insensitive unique index does: a filter finds exactly
+        # the userName that a create would call a duplicate (Python's lower() differs, e.g. for U+0130).
         lhs = Lower(lhs)
-        value = value.lower()
+        value = Lower(Value(value, output_field=TextField()))
     if target.type == "boolean" and not isinstance(target.expression, F):
         # JSON booleans are read as text "true"/"false".
         value = "true" if value else "false"
@@ -181,19 +192,38 @@ def _rendered_uuid(value: str, case_exact: bool) -> uuid.UUID | None:
     return parsed if str(parsed) == (value if case_exact else value.lower()) else None
 
 
+def _next_rendered(value: datetime) -> datetime | None:
+    """The next rendered instant after `value`; None past the last representable one (year 9999)."""
+    try:
+        return value + RENDERED_PRECISION
+    except OverflowError:
+        return None
+
+
+def _at_or_after(lhs: Any, bound: datetime | None) -> Q:
+    return NOTHING if bound is None else Q(GreaterThanOrEqual(lhs, bound))
+
+
+def _before(lhs: Any, bound: datetime | None) -> Q:
+    return EVERYTHING if bound is None else Q(LessThan(lhs, bound))
+
+
 def _compare_rendered_instant(lhs: Any, op: str, value: datetime) -> Q:
-    """Compare a timestamp column as rendered (truncated to RENDERED_PRECISION), as index-friendly ranges."""
+    """Compare a timestamp column as rendered (truncated to RENDERED_PRECISION), as index-friendly ranges.
+
+    Bounds past the year 9999 are open ends, not errors: `lt "9999-12-31T23:59:59.9999Z"` is everything."""
     floor = value.replace(microsecond=value.microsecond - value.microsecond % 1000)
-    ceil = floor if floor == value else floor + RENDERED_PRECISION
+    after_floor = _next_rendered(floor)
+    ceil = floor if floor == value else after_floor
     if op in {"eq", "ne"}:
-        same = Q(GreaterThanOrEqual(lhs, value)) & Q(LessThan(lhs, value + RENDERED_PRECISION))
+        same = Q(GreaterThanOrEqual(lhs, value)) & _before(lhs, _next_rendered(value))
         matched = same if floor == value else NOTHING
         return matched if op == "eq" else ~matched
     return {
-        "gt": lambda: Q(GreaterThanOrEqual(lhs, floor + RENDERED_PRECISION)),
-        "ge": lambda: Q(GreaterThanOrEqual(lhs, ceil)),
-        "lt": lambda: Q(LessThan(lhs, ceil)),
-        "le": lambda: Q(LessThan(lhs, floor + RENDERED_PRECISION)),
+        "gt": lambda: _at_or_after(lhs, after_floor),
+        "ge": lambda: _at_or_after(lhs, ceil),
+        "lt": lambda: _before(lhs, ceil),
+        "le": lambda: _before(lhs, after_floor),
     }[op]()
 
 
@@ -222,52 +252,38 @@ def _present(target: Target) -> Q:
     return q
 
 
-# --------------------------------------------------------------------------- users
+# --------------------------------------------------------------------------- stored attributes
 
 
-def _user_attr_target(rtype: ResourceType, path: AttrPath) -> tuple[Attribute, Attribute | None, Target | None, str]:
-    resolved = resolve_path(rtype, path)
-    attribute, sub = resolved.attribute, resolved.sub
+def _stored_target(stored: StoredAttribute, sub: Attribute | None) -> Target | None:
+    """Column or document target of a singular attribute (or of its sub-attribute), from the catalog;
+    None for attributes stored as value rows or memberships (they compile to EXISTS)."""
+    attribute = stored.attribute
+    leaf = sub or attribute
     name = attribute.name
-    urn = resolved.schema.id
-    return attribute, sub, _simple_user_target(urn, attribute, sub), name
-
-
-def _simple_user_target(urn: str, attribute: Attribute, sub: Attribute | None) -> Target | None:
-    """Column or JSONB target of a singular attribute; None for multi-valued ones."""
-    name = attribute.name
-    if urn == ENTERPRISE_URN:
-        keys = (ENTERPRISE_URN, name) + ((sub.name,) if sub else ())
-        leaf = sub or attribute
-        return Target(_json_text(*keys), leaf.type, leaf.case_exact, True)
-    if name == "id":
-        return Target(F("id"), "uuid", True, False)
-    if name == "userName":
-        return Target(F("user_name"), "string", False, False)
-    if name == "externalId":
-        return Target(F("external_id"), "string", True, True)
-    if name == "active":
-        return Target(F("active"), "boolean", True, False)
-    if name == "meta":
+    if stored.storage is Storage.COLUMN:
+        assert stored.column is not None
+        case_exact = True if stored.column.type == "uuid" else leaf.case_exact
+        return Target(
+            F(stored.column.name), stored.column.type, case_exact, stored.column.nullable, normalized=stored.column.normalized
+        )
+    if stored.storage is Storage.META:
         return _meta_target(sub)
-    if attribute.multi_valued:
+    if stored.storage in {Storage.VALUE_ROWS, Storage.MEMBERSHIP}:
         return None
-    if attribute.mutability == "writeOnly" or attribute.returned == "never":
+    if stored.storage is Storage.NOT_STORED or attribute.returned == "never":
         raise invalid_filter(f"{name} cannot be filtered")
-    if attribute.type == "complex":
-        if sub is None:
-            raise invalid_filter(f"{name} is complex: filter on one of its sub-attributes, e.g. {name}.{attribute.sub_attributes[0].name}")
-        return Target(_json_text(name, sub.name), sub.type, sub.case_exact, True)
-    return Target(_json_text(name), attribute.type, attribute.case_exact, True)
+    if attribute.type == "complex" and sub is None:
+        example = attribute.sub_attributes[0].name
+        raise invalid_filter(f"{name} is complex: filter on one of its sub-attributes, e.g. {name}.{example}")
+    return Target(_json_text(*stored.document_keys(sub)), leaf.type, leaf.case_exact, True)
 
 
 def _meta_target(sub: Attribute | None) -> Target:
     if sub is None:
         raise invalid_filter("meta is complex: filter on meta.created or meta.lastModified")
-    if sub.name == "created":
-        return Target(F("created"), "dateTime", True, False)
-    if sub.name == "lastModified":
-        return Target(F("last_modified"), "dateTime", True, False)
+    if sub.name in META_COLUMNS:
+        return Target(F(META_COLUMNS[sub.name]), "dateTime", True, False)
     if sub.name == "resourceType":
         return Target(Value("", output_field=TextField()), "resourceType", True, False)
     raise invalid_filter(f"meta.{sub.name} cannot be filtered")
@@ -344,42 +360,42 @@ class UserFilterCompiler(_Compiler):
         return special if special is not None else super().compile(expr)
 
     def leaf(self, path: AttrPath, build: Callable[[Target, str], Q], expr: Filter) -> Q:
-        present_complex = _complex_present(self.rtype, path) if isinstance(expr, Present) else None
+        present_complex = _complex_present(USER_CATALOG, path) if isinstance(expr, Present) else None
         if present_complex is not None:
             return present_complex
-        attribute, sub, target, name = _user_attr_target(self.rtype, path)
+        stored, sub = USER_CATALOG.resolve(path)
+        name = stored.name
+        target = _stored_target(stored, sub)
         if target is not None:
             if target.type == "resourceType":
                 return _resource_type_match(expr, "User")
             return build(target, name)
-        if attribute.name == "groups":
+        if stored.storage is Storage.MEMBERSHIP:
             return _any_value(expr, build, lambda b: _groups_exists(sub, b))
-        if attribute.name.lower() in USER_MULTI_VALUED:
-            row_target = _value_row_target(attribute, sub)
-            if isinstance(expr, Present) and sub is None:
-                return _values_exists(attribute, Q())
-            return _any_value(expr, build, lambda b: _values_exists(attribute, b(row_target, name)))
-        raise invalid_filter(f"{name} cannot be filtered")
+        row_target = _value_row_target(stored.attribute, sub)
+        if isinstance(expr, Present) and sub is None:
+            return _values_exists(stored.attribute, Q())
+        return _any_value(expr, build, lambda b: _values_exists(stored.attribute, b(row_target, name)))
 
     def value_filter(self, expr: ValueFilter) -> Q:
-        resolved = resolve_path(self.rtype, expr.path)
-        attribute = resolved.attribute
-        if attribute.name == "groups":
+        stored, _sub = USER_CATALOG.resolve(expr.path)
+        attribute = stored.attribute
+        if stored.storage is Storage.MEMBERSHIP:
             inner = _GroupsElementCompiler(attribute).compile(expr.filter)
             return Q(Exists(Membership.objects.filter(user=OuterRef("pk")).filter(inner)))
-        if attribute.name.lower() not in USER_MULTI_VALUED:
+        if stored.storage is not Storage.VALUE_ROWS:
             # A value filter on a singular complex attribute (manager[value eq "x"]): same as its sub-filter.
-            return _SingularComplexCompiler(self.rtype, resolved.schema.id, attribute).compile(expr.filter)
+            return _SingularComplexCompiler(self.rtype, stored).compile(expr.filter)
         return _values_exists(attribute, _ElementCompiler(attribute).compile(expr.filter))
 
 
-def _complex_present(rtype: ResourceType, path: AttrPath) -> Q | None:
+def _complex_present(catalog: ResourceCatalog, path: AttrPath) -> Q | None:
     """`name pr`, `manager pr`: a singular complex attribute with some present sub-attribute."""
-    resolved = resolve_path(rtype, path)
-    attribute = resolved.attribute
-    if resolved.sub is not None or attribute.type != "complex" or attribute.multi_valued or attribute.name == "meta":
+    stored, sub = catalog.resolve(path)
+    attribute = stored.attribute
+    if sub is not None or attribute.type != "complex" or stored.storage is not Storage.DOCUMENT:
         return None
-    targets = [_simple_user_target(resolved.schema.id, attribute, sub) for sub in attribute.sub_attributes]
+    targets = [_stored_target(stored, s) for s in attribute.sub_attributes]
     return reduce(operator.or_, (_present(t) for t in targets if t is not None))
 
 
@@ -418,16 +434,16 @@ class _ElementCompiler(_Compiler):
 
 
 class _SingularComplexCompiler(_Compiler):
-    def __init__(self, rtype: ResourceType, urn: str, attribute: Attribute) -> None:
+    def __init__(self, rtype: ResourceType, stored: StoredAttribute) -> None:
         super().__init__(rtype)
-        self.urn = urn
-        self.attribute = attribute
+        self.stored = stored
+        self.attribute = stored.attribute
 
     def leaf(self, path: AttrPath, build: Callable[[Target, str], Q], expr: Filter) -> Q:
         sub = self.attribute.sub(path.attr)
         if sub is None or path.sub_attr or path.urn:
             raise invalid_filter(f"{self.attribute.name} has no sub-attribute {path}")
-        target = _simple_user_target(self.urn, self.attribute, sub)
+        target = _stored_target(self.stored, sub)
         assert target is not None
         return build(target, f"{self.attribute.name}.{sub.name}")
 
@@ -528,41 +544,36 @@ class GroupFilterCompiler(_Compiler):
         return special if special is not None else super().compile(expr)
 
     def leaf(self, path: AttrPath, build: Callable[[Target, str], Q], expr: Filter) -> Q:
-        resolved = resolve_path(self.rtype, path)
-        attribute, sub = resolved.attribute, resolved.sub
-        name = attribute.name
-        if name == "id":
-            return build(Target(F("id"), "uuid", True, False), name)
-        if name == "displayName":
-            return build(Target(F("display_name"), "string", False, False), name)
-        if name == "externalId":
-            return build(Target(F("external_id"), "string", True, True), name)
-        if name == "meta":
-            target = _meta_target(sub)
-            if target.type == "resourceType":
-                return _resource_type_match(expr, "Group")
-            return build(target, name)
-        if name == "members":
+        stored, sub = GROUP_CATALOG.resolve(path)
+        name = stored.name
+        if stored.storage is Storage.MEMBERSHIP:
             rows = Membership.objects.filter(group=OuterRef("pk"))
             if isinstance(expr, Present) and sub is None:
                 return Q(Exists(rows))
             member = _member_target(sub.name if sub else "value")
             return _any_value(expr, build, lambda b: Q(Exists(rows.filter(b(member, name)))))
-        if attribute.multi_valued or attribute.type == "complex":
+        if stored.storage is Storage.VALUE_ROWS:
             raise invalid_filter(f"{name} cannot be filtered")
-        return build(Target(_json_text(name), attribute.type, attribute.case_exact, True), name)
+        target = _stored_target(stored, sub)
+        assert target is not None
+        if target.type == "resourceType":
+            return _resource_type_match(expr, "Group")
+        return build(target, name)
 
     def value_filter(self, expr: ValueFilter) -> Q:
-        resolved = resolve_path(self.rtype, expr.path)
-        if resolved.attribute.name != "members":
-            raise invalid_filter(f"{resolved.attribute.name} is not multi-valued")
+        stored, _sub = GROUP_CATALOG.resolve(expr.path)
+        if stored.storage is not Storage.MEMBERSHIP:
+            raise invalid_filter(f"{stored.name} is not multi-valued")
         inner = MemberFilterCompiler().compile(expr.filter)
         return Q(Exists(Membership.objects.filter(group=OuterRef("pk")).filter(inner)))
 
 
 def _translate_errors(fn: Callable[[], Q]) -> Q:
+    """Path errors inside a filter are filter errors (invalidFilter), keeping UnknownAttribute's type."""
     try:
         return fn()
+    except UnknownAttribute as exc:
+        raise UnknownAttribute(exc.detail, scim_type="invalidFilter") from None
     except ScimError as exc:
         if exc.scim_type == "invalidPath":
             raise invalid_filter(exc.detail) from None

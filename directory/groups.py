@@ -1,10 +1,13 @@
 """Group lifecycle services. Membership changes run as set operations in SQL, O(delta), never
-a read-modify-write of the member list, so a 100-member PATCH costs the same on any group size."""
+a read-modify-write of the member list, so a 100-member PATCH costs the same on any group size.
+
+Like the user services, these take documents and membership changes as values; SCIM request
+semantics stay at the SCIM edge, which passes a `change` function of the current document."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,17 +15,26 @@ from django.db.models import Q
 from django.utils import timezone
 
 from directory import selectors
+from directory.catalog import GROUP_CATALOG
+from directory.change import (
+    ChangeContext,
+    ExpectedVersion,
+    change_transaction,
+    check_version,
+    unique_values_guard,
+)
+from directory.errors import CircularMembership, InvalidMembers, InvalidValue, NotFound
 from directory.filtering import compile_member_filter
 from directory.models import DirectoryGroup, DirectoryUser, Membership
-from directory.users import ChangeContext, change_transaction, check_version, uniqueness_guard
-from provisioning.event_types import EventType
-from provisioning.outbox import NewEvent, append_events
-from scim.errors import invalid_value, not_found
+from directory.nesting import group_ancestors
+from directory.normalization import normalize_names
+from directory.payloads import group_payload
+from outbox.append import NewEvent, append_events
+from outbox.event_types import EventType
 from scim.filter import Comparison, Filter, Or
-from scim.patch import MemberChange, PatchOperation, apply_patch, split_member_operations
-from scim.quirks import QuirkLog
-from scim.resources import merge_for_replace
-from scim.schema import GROUP
+from scim.patch import MemberChange
+
+DocumentChange = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass
@@ -36,18 +48,26 @@ class MemberDelta:
         return bool(self.added or self.removed)
 
 
-def group_payload(group: DirectoryGroup) -> dict[str, Any]:
-    return {"id": str(group.id), "display_name": group.display_name, "external_id": group.external_id}
+def stored_document(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a group resource the directory keeps: everything but the server-owned keys, with
+    its name normalised (directory.normalization)."""
+    document = {k: v for k, v in resource.items() if k not in GROUP_CATALOG.server_keys}
+    return normalize_names(document, GROUP_CATALOG)
 
 
-def _storable(resource: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in resource.items() if k not in {"schemas", "id", "meta", "members"}}
-
-
-def _apply_columns(group: DirectoryGroup, resource: Mapping[str, Any]) -> None:
-    group.display_name = str(resource["displayName"])
-    external_id = resource.get("externalId")
-    group.external_id = str(external_id) if external_id not in (None, "") else None
+def _apply_columns(group: DirectoryGroup, document: Mapping[str, Any]) -> None:
+    for stored in GROUP_CATALOG.columns:
+        assert stored.column is not None
+        value = document.get(stored.name)
+        if value in (None, "") and stored.column.nullable:
+            setattr(group, stored.column.name, None)
+            continue
+        if not isinstance(value, str) or not value:
+            raise InvalidValue(f"{stored.name} must be a non-empty string", field=stored.name)
+        limit = getattr(DirectoryGroup._meta.get_field(stored.column.name), "max_length", None)
+        if limit is not None and len(value) > limit:
+            raise InvalidValue(f"{stored.name} is longer than {limit} characters", field=stored.name)
+        setattr(group, stored.column.name, value)
 
 
 # --------------------------------------------------------------------------- member resolution
@@ -94,8 +114,7 @@ def resolve_members(members: Sequence[Mapping[str, Any]]) -> ResolvedMembers:
     )
     unknown = bad + [str(pk) for pk in candidates if pk not in groups]
     if unknown:
-        shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-        raise invalid_value(f"members do not exist in this directory: {shown}")
+        raise InvalidMembers(unknown)
     return ResolvedMembers(users=users, groups=groups)
 
 
@@ -103,10 +122,10 @@ def _check_no_cycle(group: DirectoryGroup, child_ids: Iterable[uuid.UUID]) -> No
     child_ids = list(child_ids)
     if not child_ids:
         return
-    ancestors = selectors.group_ancestors(group.id)
+    ancestors = group_ancestors(group.id)
     looping = [str(c) for c in child_ids if c in ancestors]
     if looping:
-        raise invalid_value(f"adding group(s) {', '.join(looping)} would make group membership circular")
+        raise CircularMembership(looping)
 
 
 # --------------------------------------------------------------------------- membership set operations
@@ -203,9 +222,10 @@ def _membership_events(group: DirectoryGroup, delta: MemberDelta) -> list[NewEve
 
 
 def create_group(*, resource: Mapping[str, Any], ctx: ChangeContext) -> DirectoryGroup:
-    stored = _storable(resource)
-    group = DirectoryGroup(id=uuid.uuid4(), resource=stored, source_connection_id=ctx.actor.id)
-    _apply_columns(group, stored)
+    """Add a group and its members (group.created, group.member_added each); a taken name is a Conflict."""
+    document = stored_document(resource)
+    group = DirectoryGroup(id=uuid.uuid4(), resource=document, source_connection_id=ctx.actor.id[:32])
+    _apply_columns(group, document)
 
     def write() -> DirectoryGroup:
         with change_transaction():
@@ -216,14 +236,14 @@ def create_group(*, resource: Mapping[str, Any], ctx: ChangeContext) -> Director
             append_events(events + _membership_events(group, delta), actor=ctx.actor)
         return group
 
-    return uniqueness_guard(write, f"displayName {group.display_name!r}")
+    return unique_values_guard(write, "displayName", group.display_name)
 
 
-def _locked_group(group_id: str, if_match: str | None) -> DirectoryGroup:
-    group = selectors.find_group(group_id, for_update=True)
+def _locked_group(group_id: str | uuid.UUID, expected_version: ExpectedVersion) -> DirectoryGroup:
+    group = selectors.find_group(str(group_id), for_update=True)
     if group is None:
-        raise not_found(f"Group {group_id} not found")
-    check_version(if_match, group.version)
+        raise NotFound("Group", str(group_id))
+    check_version(expected_version, group.version)
     return group
 
 
@@ -248,42 +268,36 @@ def _finish_change(
     return group
 
 
-def replace_group(
-    *, group_id: str, resource: Mapping[str, Any], if_match: str | None, ctx: ChangeContext
+def update_group(
+    *,
+    group_id: str | uuid.UUID,
+    ctx: ChangeContext,
+    change: DocumentChange | None = None,
+    member_changes: Sequence[MemberChange] = (),
+    expected_version: ExpectedVersion = None,
 ) -> DirectoryGroup:
-    def write() -> DirectoryGroup:
-        with change_transaction():
-            group = _locked_group(group_id, if_match)
-            merged = _storable(merge_for_replace(group.resource, _storable(resource), GROUP))
-            delta = MemberDelta()
-            _apply_member_change(group, MemberChange(kind="replace", members=tuple(resource.get("members") or ())), delta)
-            return _finish_change(group, group.resource, merged, delta, ctx)
+    """Change a group's attributes (`change` of its current document) and/or its members, in order.
 
-    return uniqueness_guard(write, "displayName")
-
-
-def patch_group(
-    *, group_id: str, operations: list[PatchOperation], if_match: str | None, ctx: ChangeContext, quirks: QuirkLog
-) -> DirectoryGroup:
-    attribute_ops, member_changes = split_member_operations(operations, quirks)
+    Adding a present member or removing an absent one changes nothing (no event, same version)."""
 
     def write() -> DirectoryGroup:
         with change_transaction():
-            group = _locked_group(group_id, if_match)
+            group = _locked_group(group_id, expected_version)
             old = group.resource
-            new = _storable(apply_patch(old, attribute_ops, GROUP, quirks)) if attribute_ops else old
+            new = stored_document(change(dict(old))) if change is not None else old
             delta = MemberDelta()
-            for change in member_changes:
-                _apply_member_change(group, change, delta)
+            for member_change in member_changes:
+                _apply_member_change(group, member_change, delta)
             return _finish_change(group, old, new, delta, ctx)
 
-    return uniqueness_guard(write, "displayName")
+    return unique_values_guard(write, "displayName")
 
 
-def delete_group(*, group_id: str, if_match: str | None, ctx: ChangeContext) -> None:
+def delete_group(*, group_id: str | uuid.UUID, ctx: ChangeContext, expected_version: ExpectedVersion = None) -> None:
+    """Remove the group and its memberships (group.deleted, naming its former user members)."""
     with change_transaction():
-        group = _locked_group(group_id, if_match)
+        group = _locked_group(group_id, expected_version)
         members = list(Membership.objects.filter(group=group).values_list("user_id", flat=True))
         payload = {"group": group_payload(group), "member_user_ids": [str(m) for m in members if m]}
         group.delete()
-        append_events([NewEvent(EventType.GROUP_DELETED, "Group", group_id, payload)], actor=ctx.actor)
+        append_events([NewEvent(EventType.GROUP_DELETED, "Group", str(group_id), payload)], actor=ctx.actor)

@@ -1,12 +1,14 @@
 """SCIM attribute -> app field mapping: what the SaaS app sees of a SCIM user.
 
-A tenant's AttributeMapping rows override the defaults of its connection's IdP profile.
+The app fields are defined once here. The effective mapping of a tenant is the common mapping,
+then its IdP profile's overrides, then the tenant's own choices (directory.attribute_mappings).
 Mapping reads a canonical SCIM resource dict; it never touches the database itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -15,38 +17,51 @@ from scim.schema import ENTERPRISE_USER_SCHEMA
 
 ENTERPRISE = ENTERPRISE_USER_SCHEMA.id
 
-APP_FIELDS: tuple[str, ...] = (
-    "user_name",
-    "external_id",
-    "email",
-    "given_name",
-    "family_name",
-    "display_name",
-    "title",
-    "department",
-    "employee_number",
-    "manager",
-    "cost_center",
-    "phone",
-    "locale",
-)
+CUSTOM_FIELD_PREFIX = "custom."
 
+
+@dataclass(frozen=True)
+class AppField:
+    """A field the SaaS app reads about a user, filled from one SCIM path by the mapping."""
+
+    key: str
+    label: str
+    common_path: str  # Rollcall's default source; IdP profiles override some (scim.idp.*.mapping_overrides)
+    max_length: int = 255
+    column: str | None = None  # the DirectoryUser column, or None: kept in DirectoryUser.extra_fields
+    user_reference: bool = False  # the value is another user's SCIM id (manager)
+
+
+APP_FIELDS: tuple[AppField, ...] = (
+    AppField("email", "Email", "emails", 512, column="email"),
+    AppField("given_name", "Given name", "name.givenName", column="given_name"),
+    AppField("family_name", "Family name", "name.familyName", column="family_name"),
+    AppField("display_name", "Display name", "displayName", 512, column="display_name"),
+    AppField("title", "Job title", "title", column="title"),
+    AppField("department", "Department", f"{ENTERPRISE}:department", column="department"),
+    AppField("employee_number", "Employee number", f"{ENTERPRISE}:employeeNumber", column="employee_number"),
+    AppField("manager", "Manager", f"{ENTERPRISE}:manager.value", 64, column="manager_id", user_reference=True),
+    AppField("cost_center", "Cost center", f"{ENTERPRISE}:costCenter"),
+    AppField("phone", "Phone", "phoneNumbers", 64),
+    AppField("locale", "Locale", "locale", 64),
+)
+APP_FIELDS_BY_KEY: dict[str, AppField] = {f.key: f for f in APP_FIELDS}
 # Used when neither the tenant nor its IdP profile says otherwise.
-DEFAULT_MAPPING: dict[str, str] = {
-    "user_name": "userName",
-    "external_id": "externalId",
-    "email": "emails",
-    "given_name": "name.givenName",
-    "family_name": "name.familyName",
-    "display_name": "displayName",
-    "title": "title",
-    "department": f"{ENTERPRISE}:department",
-    "employee_number": f"{ENTERPRISE}:employeeNumber",
-    "manager": f"{ENTERPRISE}:manager.value",
-    "cost_center": f"{ENTERPRISE}:costCenter",
-    "phone": "phoneNumbers",
-    "locale": "locale",
-}
+COMMON_MAPPING: dict[str, str] = {f.key: f.common_path for f in APP_FIELDS}
+
+
+def custom_field(key: str) -> AppField:
+    """A field a tenant added ("custom.<name>"), kept in extra_fields."""
+    return AppField(key, key[len(CUSTOM_FIELD_PREFIX) :].replace("_", " ").capitalize(), "", 512)
+
+
+def app_field(key: str) -> AppField | None:
+    """The builtin or custom field named `key`; None when the key is neither."""
+    if key in APP_FIELDS_BY_KEY:
+        return APP_FIELDS_BY_KEY[key]
+    if key.startswith(CUSTOM_FIELD_PREFIX) and len(key) > len(CUSTOM_FIELD_PREFIX):
+        return custom_field(key)
+    return None
 
 
 @lru_cache(maxsize=512)
@@ -105,11 +120,25 @@ def read_path(resource: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def map_user(resource: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
-    """App fields for a canonical SCIM user resource."""
-    fields: dict[str, Any] = {}
-    for app_field in APP_FIELDS:
-        path = mapping.get(app_field)
+def map_user(resource: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, str]:
+    """App field values (builtin and custom) for a canonical SCIM user resource, as bounded strings."""
+    fields: dict[str, str] = {}
+    for key, path in mapping.items():
+        spec = app_field(key)
+        if spec is None:
+            continue
         value = read_path(resource, path) if path else None
-        fields[app_field] = "" if value is None else value
+        fields[key] = _as_text(value)[: spec.max_length]
+    for spec in APP_FIELDS:
+        fields.setdefault(spec.key, "")
     return fields
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return ""  # a whole complex value is not a field value; map a sub-attribute instead
+    return str(value)

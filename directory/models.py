@@ -1,4 +1,4 @@
-"""Tenant-schema directory: users, groups, memberships, roles, mappings.
+"""Tenant-schema directory: users, groups, memberships, roles, mappings, app access and its proof.
 
 A user's canonical SCIM document lives in `resource` (JSONB); the columns beside it are either
 SCIM attributes the protocol filters and enforces on (userName, externalId, active) or mapped
@@ -35,6 +35,8 @@ class DirectoryUser(models.Model):
     department = models.CharField(max_length=255, blank=True)
     employee_number = models.CharField(max_length=255, blank=True)
     manager_id = models.UUIDField(null=True, blank=True)
+    # Mapped fields without a column of their own (cost center, phone, locale, the tenant's custom fields).
+    extra_fields = models.JSONField(default=dict, blank=True)
     # Non-human identities: who owns the agent and when it must be torn down.
     owner_id = models.UUIDField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -168,3 +170,55 @@ class AttributeMapping(models.Model):
     app_field = models.CharField(max_length=64, unique=True)
     scim_path = models.CharField(max_length=512)
     updated = models.DateTimeField(default=timezone.now)
+
+
+class AppSession(models.Model):
+    """A session of a directory user in the customer's SaaS app (what offboarding must kill)."""
+
+    user_id = models.UUIDField()
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user_id"], name="dir_appsession_live", condition=Q(revoked_at__isnull=True))
+        ]
+
+
+class AppApiToken(models.Model):
+    """A personal API token a directory user created in the SaaS app (hashed; revoked on offboarding)."""
+
+    user_id = models.UUIDField()
+    name = models.CharField(max_length=200, blank=True)
+    prefix = models.CharField(max_length=16, blank=True)
+    digest = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user_id"], name="dir_apptoken_live", condition=Q(revoked_at__isnull=True))
+        ]
+
+
+class OffboardingRecord(models.Model):
+    """The offboarding proof: what was removed for one deactivate/delete, and how long it took."""
+
+    seq = models.BigIntegerField(unique=True)  # the user.deactivated / user.deleted event
+    event_type = models.CharField(max_length=64)
+    user_id = models.UUIDField()
+    user_name = models.CharField(max_length=512, blank=True)
+    requested_at = models.DateTimeField()  # when the IdP's request arrived
+    completed_at = models.DateTimeField()  # when access was gone (this row's transaction)
+    latency_seconds = models.FloatField()
+    sessions_revoked = models.PositiveIntegerField(default=0)
+    tokens_revoked = models.PositiveIntegerField(default=0)
+    grants_removed = models.PositiveIntegerField(default=0)
+    agents_torn_down = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["user_id"], name="dir_offboarding_user")]

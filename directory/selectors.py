@@ -3,41 +3,41 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Lower
 
-from directory.models import DirectoryGroup, DirectoryUser, Membership
-
-MAX_GROUP_NESTING = 10
-
-_USER_GROUPS_SQL = """
-WITH RECURSIVE reach(user_id, group_id, direct, depth) AS (
-    SELECT m.user_id, m.group_id, true, 0
-    FROM directory_membership m WHERE m.user_id = ANY(%s)
-    UNION
-    SELECT r.user_id, p.group_id, false, r.depth + 1
-    FROM reach r JOIN directory_membership p ON p.child_group_id = r.group_id
-    WHERE r.depth < %s
+from directory.catalog import (
+    GROUP_CATALOG,
+    META_COLUMNS,
+    USER_CATALOG,
+    ResourceCatalog,
+    Storage,
+    StoredAttribute,
 )
-SELECT DISTINCT ON (r.user_id, r.group_id) r.user_id, r.group_id, r.direct, g.display_name
-FROM reach r JOIN directory_directorygroup g ON g.id = r.group_id
-ORDER BY r.user_id, r.group_id, r.direct DESC
-"""
+from directory.errors import InvalidValue
+from directory.filtering import compile_group_filter, compile_user_filter
+from directory.models import DirectoryGroup, DirectoryUser, Membership, UserValue
+from directory.nesting import groups_of_users
+from scim.filter import AttrPath, Filter
+from scim.schema import Attribute
 
-_GROUP_ANCESTORS_SQL = """
-WITH RECURSIVE up(group_id, depth) AS (
-    SELECT %s::uuid, 0
-    UNION
-    SELECT p.group_id, u.depth + 1 FROM up u JOIN directory_membership p ON p.child_group_id = u.group_id
-    WHERE u.depth < %s
-)
-SELECT group_id FROM up
-"""
+__all__ = [
+    "ListSpec",
+    "Page",
+    "find_group",
+    "find_user",
+    "groups_of_users",
+    "list_groups",
+    "list_users",
+    "member_rows",
+    "page",
+    "parse_id",
+]
 
 
 def parse_id(raw: str) -> uuid.UUID | None:
@@ -67,26 +67,8 @@ def find_group(group_id: str, *, for_update: bool = False) -> DirectoryGroup | N
     return qs.filter(pk=pk).first()
 
 
-def groups_of_users(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    """Direct and indirect (nested) groups of each user, in one query."""
-    result: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    if not user_ids:
-        return result
-    with connection.cursor() as cursor:
-        cursor.execute(_USER_GROUPS_SQL, [list(user_ids), MAX_GROUP_NESTING])
-        for user_id, group_id, direct, display_name in cursor.fetchall():
-            result[user_id].append({"group_id": group_id, "direct": direct, "display_name": display_name})
-    return result
-
-
-def group_ancestors(group_id: uuid.UUID) -> set[uuid.UUID]:
-    """The group and every group it is (transitively) a member of."""
-    with connection.cursor() as cursor:
-        cursor.execute(_GROUP_ANCESTORS_SQL, [str(group_id), MAX_GROUP_NESTING])
-        return {row[0] for row in cursor.fetchall()}
-
-
 def member_rows(group_ids: Sequence[uuid.UUID]) -> QuerySet[Membership]:
+    """Memberships of the groups with just what rendering a member needs (one query)."""
     return (
         Membership.objects.filter(group_id__in=group_ids)
         .select_related("user", "child_group")
@@ -100,6 +82,29 @@ def member_rows(group_ids: Sequence[uuid.UUID]) -> QuerySet[Membership]:
         )
         .order_by("id")
     )
+
+
+def user_for_welcome(user_id: str) -> DirectoryUser | None:
+    """The user as it is now, only the columns a welcome mail needs (this runs for every new user)."""
+    pk = parse_id(user_id)
+    if pk is None:
+        return None
+    return (
+        DirectoryUser.objects.filter(pk=pk)
+        .only("id", "active", "kind", "email", "given_name", "display_name", "user_name")
+        .first()
+    )
+
+
+def unmapped_group(group_id: str) -> DirectoryGroup | None:
+    """The group, if it exists and no role mapping names it (its members get no role from it)."""
+    pk = parse_id(group_id)
+    if pk is None:
+        return None
+    return DirectoryGroup.objects.filter(pk=pk, role_mappings__isnull=True).only("id", "display_name").first()
+
+
+# --------------------------------------------------------------------------- lists
 
 
 @dataclass(frozen=True)
@@ -123,9 +128,76 @@ def page(qs: QuerySet[Any], *, order_by: Sequence[Any], start_index: int, count:
     return Page(total=qs.count(), rows=rows)
 
 
-def users_matching(condition: Q) -> QuerySet[DirectoryUser]:
-    return DirectoryUser.objects.filter(condition)
+@dataclass(frozen=True)
+class ListSpec:
+    """Which resources a list wants: a filter, an order, and a 1-based window."""
+
+    filter: Filter | None = None
+    sort_by: AttrPath | None = None
+    descending: bool = False
+    start_index: int = 1
+    count: int = 100
 
 
-def groups_matching(condition: Q) -> QuerySet[DirectoryGroup]:
-    return DirectoryGroup.objects.filter(condition)
+def _json_expression(keys: Sequence[str], case_exact: bool) -> Any:
+    expr: Any = "resource"
+    for key in keys[:-1]:
+        expr = KeyTransform(key, expr)
+    text = KeyTextTransform(keys[-1], expr)
+    return text if case_exact else Lower(text)
+
+
+def _value_row_sort(stored: StoredAttribute, sub: Attribute | None) -> Any:
+    """A multi-valued attribute sorts by its primary value, else its first (RFC 7644 §3.4.2.3)."""
+    column = sub.name if sub is not None and sub.name in {"value", "type", "display"} else "value"
+    rows = UserValue.objects.filter(user=OuterRef("pk"), attribute=stored.name.lower()).order_by("-primary", "position")
+    return Lower(Subquery(rows.values(column)[:1]))
+
+
+def sort_expression(catalog: ResourceCatalog, path: AttrPath) -> Any:
+    """The SQL expression a list is ordered by for `sortBy`, read from the storage catalog."""
+    stored, sub = catalog.resolve(path)
+    leaf = sub or stored.attribute
+    if stored.storage is Storage.COLUMN:
+        assert stored.column is not None
+        column = F(stored.column.name)
+        return column if leaf.case_exact or stored.column.type != "string" else Lower(stored.column.name)
+    if stored.storage is Storage.META:
+        return F(META_COLUMNS.get(sub.name if sub else "", "created"))
+    if stored.storage is Storage.VALUE_ROWS:
+        return _value_row_sort(stored, sub)
+    if stored.storage is Storage.DOCUMENT and (sub is not None or stored.attribute.type != "complex"):
+        return _json_expression(stored.document_keys(sub), leaf.case_exact)
+    raise InvalidValue(f"cannot sort {catalog.rtype.endpoint.strip('/')} by {path}", field="sortBy")
+
+
+def _ordering(catalog: ResourceCatalog, spec: ListSpec) -> list[Any]:
+    if spec.sort_by is None:
+        return ["created", "id"]
+    expr = sort_expression(catalog, spec.sort_by)
+    ordered = expr.desc(nulls_last=True) if spec.descending else expr.asc(nulls_last=True)
+    return [ordered, "created", "id"]
+
+
+def list_users(spec: ListSpec) -> Page:
+    """Users matching the filter, in the requested order (stable: creation, id), one page."""
+    condition = compile_user_filter(spec.filter) if spec.filter is not None else Q()
+    qs = DirectoryUser.objects.filter(condition)
+    return page(qs, order_by=_ordering(USER_CATALOG, spec), start_index=spec.start_index, count=spec.count)
+
+
+def list_groups(spec: ListSpec) -> Page:
+    """Groups matching the filter, in the requested order (stable: creation, id), one page."""
+    condition = compile_group_filter(spec.filter) if spec.filter is not None else Q()
+    qs = DirectoryGroup.objects.filter(condition)
+    return page(qs, order_by=_ordering(GROUP_CATALOG, spec), start_index=spec.start_index, count=spec.count)
+
+
+def count_users(filter_: Filter | None) -> int:
+    condition = compile_user_filter(filter_) if filter_ is not None else Q()
+    return DirectoryUser.objects.filter(condition).count()
+
+
+def count_groups(filter_: Filter | None) -> int:
+    condition = compile_group_filter(filter_) if filter_ is not None else Q()
+    return DirectoryGroup.objects.filter(condition).count()

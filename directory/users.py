@@ -1,160 +1,129 @@
-"""User lifecycle services: create, replace, patch, delete. Each writes its outbox events atomically."""
+"""User lifecycle services: create, update (replace or patch), deactivate, reactivate, delete.
+
+Each service locks what it changes, returns early when nothing changes, and writes the change with its
+outbox events in one transaction. Services take and return documents and domain values; SCIM request
+semantics (PUT merging, PATCH operations) stay at the SCIM edge, which passes them in as a `change`
+function of the current document.
+"""
 
 from __future__ import annotations
 
 import functools
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import connection, models
 from django.utils import timezone
 
 from directory import selectors
-from directory.mapping import map_user
-from directory.mapping_store import effective_mapping
-from directory.models import DirectoryUser, Membership, UserValue
-from directory.serialize import etag
-from provisioning.event_types import EventType
-from provisioning.outbox import Actor, NewEvent, append_events
-from scim.errors import ScimError, not_found, uniqueness
-from scim.patch import PatchOperation, apply_patch
-from scim.quirks import QuirkLog
-from scim.resources import merge_for_replace
-from scim.schema import USER
-
-T = TypeVar("T")
-MULTI_VALUED = ("emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles", "x509Certificates")
-ROW_COLUMNS = {"type", "primary", "value", "display"}
-APP_COLUMNS = (
-    "email",
-    "given_name",
-    "family_name",
-    "display_name",
-    "title",
-    "department",
-    "employee_number",
+from directory.attribute_mappings import effective_mapping
+from directory.catalog import USER_CATALOG, VALUE_ROW_COLUMNS
+from directory.change import (
+    ChangeContext,
+    ExpectedVersion,
+    change_transaction,
+    check_version,
+    unique_values_guard,
 )
+from directory.errors import InvalidValue, NotFound
+from directory.mapping import APP_FIELDS, map_user
+from directory.models import DirectoryUser, Membership, UserValue
+from directory.normalization import normalize_names
+from directory.payloads import app_field_values, user_payload
+from outbox.append import Actor, NewEvent, append_events
+from outbox.event_types import EventType
+
+Document = dict[str, Any]
+DocumentChange = Callable[[Document], Document]
 
 
-@dataclass(frozen=True)
-class ChangeContext:
-    """Who is changing the directory, and through which IdP profile's mapping."""
-
-    actor: Actor
-    idp: str = "generic"
-
-
-def change_transaction() -> transaction.Atomic:
-    """The transaction of one directory change (the row, its value rows and its outbox events).
-
-    Nested in a caller's transaction (the SCIM view's, which also holds the request-log row) it
-    adds no savepoint: a failed change fails the whole outer transaction, and every caller lets
-    the error propagate rather than carrying on in that transaction.
-    """
-    return transaction.atomic(savepoint=False)
+def stored_document(resource: Mapping[str, Any]) -> Document:
+    """The part of a resource the directory keeps: everything but the server-owned keys, with the
+    identifying names normalised (directory.normalization)."""
+    document = {k: v for k, v in resource.items() if k not in USER_CATALOG.server_keys}
+    return normalize_names(document, USER_CATALOG)
 
 
-def uniqueness_guard(fn: Callable[[], T], what: str) -> T:
-    """Run a write; a unique-index violation becomes SCIM 409 uniqueness (the transaction is rolled back)."""
-    try:
-        return fn()
-    except IntegrityError as exc:
-        raise uniqueness(f"{what} is already in use in this directory") from exc
+def _column_value(column: str, nullable: bool, kind: str, value: Any, attribute: str) -> Any:
+    if kind == "boolean":
+        return bool(True if value is None else value)
+    if value in (None, "") and nullable:
+        return None
+    if not isinstance(value, str) or (not value and not nullable):
+        raise InvalidValue(f"{attribute} must be a non-empty string", field=attribute)
+    limit = getattr(DirectoryUser._meta.get_field(column), "max_length", None)
+    if limit is not None and len(value) > limit:
+        raise InvalidValue(f"{attribute} is longer than {limit} characters", field=attribute)
+    return value
 
 
-def check_version(if_match: str | None, version: int) -> None:
-    """RFC 7644 §3.14: If-Match with a different ETag -> 412, nothing changed."""
-    if if_match is None:
-        return
-    candidates = [c.strip() for c in if_match.split(",")]
-    if "*" in candidates:
-        return
-    current = etag(version)
-    strong = current[2:]
-    if not any(c in (current, strong) for c in candidates):
-        raise ScimError(412, f"resource version is {current}, not {if_match}")
+def _apply_document(user: DirectoryUser, document: Mapping[str, Any], mapping: Mapping[str, str]) -> list[str]:
+    """Set the columns mirrored from the document and the mapped app fields; the app fields that changed."""
+    for stored in USER_CATALOG.columns:
+        assert stored.column is not None
+        value = _column_value(
+            stored.column.name, stored.column.nullable, stored.column.type, document.get(stored.name), stored.name
+        )
+        setattr(user, stored.column.name, value)
+    return _apply_app_fields(user, map_user(document, mapping))
 
 
-def _truncate(value: Any, limit: int) -> str:
-    text = "" if value is None else str(value)
-    return text[:limit]
+def _apply_app_fields(user: DirectoryUser, fields: Mapping[str, str]) -> list[str]:
+    before = app_field_values(user) if user.pk and not user._state.adding else {}
+    extra: dict[str, str] = {}
+    for key, value in fields.items():
+        spec = next((f for f in APP_FIELDS if f.key == key), None)
+        if spec is not None and spec.column is not None:
+            if spec.user_reference:
+                setattr(user, spec.column, selectors.parse_id(value) if value else None)
+            else:
+                setattr(user, spec.column, value)
+        elif value:
+            extra[key] = value
+    user.extra_fields = extra
+    after = app_field_values(user)
+    return sorted(k for k in set(before) | set(after) if before.get(k, "") != after.get(k, ""))
 
 
-def _apply_columns(user: DirectoryUser, resource: Mapping[str, Any], mapping: Mapping[str, str]) -> None:
-    fields = map_user(resource, mapping)
-    user.user_name = str(resource["userName"])
-    external_id = resource.get("externalId")
-    user.external_id = str(external_id) if external_id not in (None, "") else None
-    user.active = bool(resource.get("active", True))
-    for column in APP_COLUMNS:
-        setattr(user, column, _truncate(fields.get(column), 512 if column in {"email", "display_name"} else 255))
-    manager = fields.get("manager")
-    user.manager_id = selectors.parse_id(manager) if isinstance(manager, str) and manager else None
-
-
-def _value_rows(user: DirectoryUser, resource: Mapping[str, Any]) -> list[UserValue]:
+def _value_rows(user: DirectoryUser, document: Mapping[str, Any]) -> list[UserValue]:
     rows: list[UserValue] = []
-    for attribute in MULTI_VALUED:
-        for position, element in enumerate(resource.get(attribute) or []):
+    for stored in USER_CATALOG.value_row_attributes:
+        for position, element in enumerate(document.get(stored.name) or []):
             if not isinstance(element, Mapping):
                 continue
             rows.append(
                 UserValue(
                     user=user,
-                    attribute=attribute.lower(),
+                    attribute=stored.name.lower(),
                     position=position,
                     type=str(element.get("type") or ""),
                     primary=element.get("primary") is True,
                     value=str(element.get("value") or ""),
                     display=str(element.get("display") or ""),
-                    extra={k: v for k, v in element.items() if k not in ROW_COLUMNS},
+                    extra={k: v for k, v in element.items() if k not in VALUE_ROW_COLUMNS},
                 )
             )
     return rows
 
 
-def _multi_valued_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    return any(old.get(a) != new.get(a) for a in MULTI_VALUED)
-
-
-def user_payload(user: DirectoryUser) -> dict[str, Any]:
-    """The user as the SaaS app sees it (mapped fields), for events and webhooks."""
-    return {
-        "id": str(user.id),
-        "user_name": user.user_name,
-        "external_id": user.external_id,
-        "active": user.active,
-        "kind": user.kind,
-        "email": user.email,
-        "given_name": user.given_name,
-        "family_name": user.family_name,
-        "display_name": user.display_name,
-        "title": user.title,
-        "department": user.department,
-        "employee_number": user.employee_number,
-        "manager_id": str(user.manager_id) if user.manager_id else None,
-    }
-
-
-def _storable(resource: Mapping[str, Any]) -> dict[str, Any]:
-    # Passwords are never stored (Rollcall does not authenticate users; the IdP does).
-    return {k: v for k, v in resource.items() if k not in {"schemas", "id", "meta", "groups", "password"}}
+def _value_rows_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    return any(old.get(s.name) != new.get(s.name) for s in USER_CATALOG.value_row_attributes)
 
 
 def create_user(*, resource: Mapping[str, Any], ctx: ChangeContext) -> DirectoryUser:
-    stored = _storable(resource)
-    stored.setdefault("active", True)
-    user = DirectoryUser(id=uuid.uuid4(), resource=stored, source_connection_id=ctx.actor.id)
-    _apply_columns(user, stored, effective_mapping(ctx.idp))
+    """Add a user (user.created); a userName already in use is a Conflict."""
+    document = stored_document(resource)
+    document.setdefault("active", True)
+    user = DirectoryUser(id=uuid.uuid4(), resource=document, source_connection_id=ctx.actor.id[:32])
+    _apply_document(user, document, effective_mapping(ctx.idp))
     if not user.active:
         user.deactivated_at = timezone.now()
 
     def write() -> DirectoryUser:
         with change_transaction():
             user.save(force_insert=True)
-            rows = _value_rows(user, stored)
+            rows = _value_rows(user, document)
             if rows:
                 UserValue.objects.bulk_create(rows)
             append_events(
@@ -163,15 +132,21 @@ def create_user(*, resource: Mapping[str, Any], ctx: ChangeContext) -> Directory
             )
         return user
 
-    return uniqueness_guard(write, f"userName {user.user_name!r}")
+    return unique_values_guard(write, "userName", user.user_name)
 
 
-def _change_events(user: DirectoryUser, old: Mapping[str, Any], new: Mapping[str, Any], was_active: bool) -> list[NewEvent]:
+def _change_events(
+    user: DirectoryUser, old: Mapping[str, Any], new: Mapping[str, Any], was_active: bool, changed_fields: list[str]
+) -> list[NewEvent]:
     payload = {"user": user_payload(user)}
     events: list[NewEvent] = []
     changed = sorted(k for k in set(old) | set(new) if k != "active" and old.get(k) != new.get(k))
     if changed:
-        events.append(NewEvent(EventType.USER_UPDATED, "User", str(user.id), {**payload, "changed": changed}))
+        events.append(
+            NewEvent(
+                EventType.USER_UPDATED, "User", str(user.id), {**payload, "changed": changed, "changed_fields": changed_fields}
+            )
+        )
     if was_active and not user.active:
         events.append(NewEvent(EventType.USER_DEACTIVATED, "User", str(user.id), payload))
     elif not was_active and user.active:
@@ -179,14 +154,14 @@ def _change_events(user: DirectoryUser, old: Mapping[str, Any], new: Mapping[str
     return events
 
 
-def _save_change(user: DirectoryUser, new_resource: dict[str, Any], ctx: ChangeContext) -> DirectoryUser:
-    """Persist a changed resource (inside the caller's transaction); a no-op keeps version and lastModified."""
+def _save_change(user: DirectoryUser, new_document: Document, ctx: ChangeContext) -> DirectoryUser:
+    """Persist a changed document (inside the caller's transaction); a no-op keeps version and lastModified."""
     old = user.resource
-    if new_resource == old:
+    if new_document == old:
         return user
     was_active = user.active
-    user.resource = new_resource
-    _apply_columns(user, new_resource, effective_mapping(ctx.idp))
+    user.resource = new_document
+    changed_fields = _apply_document(user, new_document, effective_mapping(ctx.idp))
     now = timezone.now()
     user.version += 1
     user.last_modified = now
@@ -195,47 +170,68 @@ def _save_change(user: DirectoryUser, new_resource: dict[str, Any], ctx: ChangeC
     elif not was_active and user.active:
         user.deactivated_at = None
     user.save()
-    if _multi_valued_changed(old, new_resource):
+    if _value_rows_changed(old, new_document):
         UserValue.objects.filter(user=user).delete()
-        rows = _value_rows(user, new_resource)
+        rows = _value_rows(user, new_document)
         if rows:
             UserValue.objects.bulk_create(rows)
-    append_events(_change_events(user, old, new_resource, was_active), actor=ctx.actor)
+    append_events(_change_events(user, old, new_document, was_active, changed_fields), actor=ctx.actor)
     return user
 
 
-def _locked_user(user_id: str, if_match: str | None) -> DirectoryUser:
-    user = selectors.find_user(user_id, for_update=True)
+def _locked_user(user_id: str | uuid.UUID, expected_version: ExpectedVersion) -> DirectoryUser:
+    user = selectors.find_user(str(user_id), for_update=True)
     if user is None:
-        raise not_found(f"User {user_id} not found")
-    check_version(if_match, user.version)
+        raise NotFound("User", str(user_id))
+    check_version(expected_version, user.version)
     return user
 
 
-def replace_user(
-    *, user_id: str, resource: Mapping[str, Any], if_match: str | None, ctx: ChangeContext
+def update_user(
+    *, user_id: str | uuid.UUID, change: DocumentChange, ctx: ChangeContext, expected_version: ExpectedVersion = None
 ) -> DirectoryUser:
+    """Apply `change` to the user's current document (a copy) and save the result.
+
+    user.updated / user.deactivated / user.reactivated follow from what changed; nothing changes
+    (no event, same version) when the new document equals the old one."""
+
     def write() -> DirectoryUser:
         with change_transaction():
-            user = _locked_user(user_id, if_match)
-            merged = _storable(merge_for_replace(user.resource, _storable(resource), USER))
-            # A PUT that omits `active` must not (re)activate or deactivate anyone (Okta AIW, OneLogin).
-            merged.setdefault("active", user.resource.get("active", True))
-            return _save_change(user, merged, ctx)
+            user = _locked_user(user_id, expected_version)
+            new_document = stored_document(change(dict(user.resource)))
+            return _save_change(user, new_document, ctx)
 
-    return uniqueness_guard(write, "userName")
+    return unique_values_guard(write, "userName")
 
 
-def patch_user(
-    *, user_id: str, operations: list[PatchOperation], if_match: str | None, ctx: ChangeContext, quirks: QuirkLog
+def deactivate_user(
+    *, user_id: str | uuid.UUID, ctx: ChangeContext, expected_version: ExpectedVersion = None
 ) -> DirectoryUser:
-    def write() -> DirectoryUser:
-        with change_transaction():
-            user = _locked_user(user_id, if_match)
-            patched = apply_patch(user.resource, operations, USER, quirks)
-            return _save_change(user, _storable(patched), ctx)
+    """Take the user's access away (user.deactivated, which starts offboarding); a no-op if already inactive."""
+    return update_user(user_id=user_id, change=lambda doc: {**doc, "active": False}, ctx=ctx, expected_version=expected_version)
 
-    return uniqueness_guard(write, "userName")
+
+def reactivate_user(
+    *, user_id: str | uuid.UUID, ctx: ChangeContext, expected_version: ExpectedVersion = None
+) -> DirectoryUser:
+    """Give a deactivated user access again (user.reactivated); a no-op if already active."""
+    return update_user(user_id=user_id, change=lambda doc: {**doc, "active": True}, ctx=ctx, expected_version=expected_version)
+
+
+def remap_user_fields(*, user_id: uuid.UUID, mapping: Mapping[str, str], actor: Actor) -> int:
+    """Re-apply a (changed) attribute mapping to one user: 1 and a user.updated event if a field changed.
+
+    The SCIM document is unchanged, so its version and lastModified stay (ETags follow the document)."""
+    user = DirectoryUser.objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        return 0
+    changed_fields = _apply_app_fields(user, map_user(user.resource, mapping))
+    if not changed_fields:
+        return 0
+    user.save(update_fields=[*(f.column for f in APP_FIELDS if f.column), "extra_fields"])
+    payload = {"user": user_payload(user), "changed": [], "changed_fields": changed_fields, "cause": "attribute_mapping"}
+    append_events([NewEvent(EventType.USER_UPDATED, "User", str(user.id), payload)], actor=actor)
+    return 1
 
 
 @functools.cache
@@ -267,9 +263,10 @@ def _delete_user_sql() -> str | None:
     return f"WITH {', '.join(ctes)} SELECT group_id FROM {memberships} WHERE group_id IS NOT NULL"
 
 
-def delete_user(*, user_id: str, if_match: str | None, ctx: ChangeContext) -> None:
+def delete_user(*, user_id: str | uuid.UUID, ctx: ChangeContext, expected_version: ExpectedVersion = None) -> None:
+    """Remove the user and its memberships (user.deleted, which starts offboarding)."""
     with change_transaction():
-        user = _locked_user(user_id, if_match)
+        user = _locked_user(user_id, expected_version)
         statement = _delete_user_sql()
         if statement is None:
             groups = [str(g) for g in Membership.objects.filter(user_id=user.pk).values_list("group_id", flat=True)]
@@ -279,4 +276,4 @@ def delete_user(*, user_id: str, if_match: str | None, ctx: ChangeContext) -> No
                 cursor.execute(statement, {"id": user.pk})
                 groups = [str(row[0]) for row in cursor.fetchall()]
         payload = {"user": user_payload(user), "groups": groups}
-        append_events([NewEvent(EventType.USER_DELETED, "User", user_id, payload)], actor=ctx.actor)
+        append_events([NewEvent(EventType.USER_DELETED, "User", str(user.pk), payload)], actor=ctx.actor)

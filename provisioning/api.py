@@ -26,9 +26,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from provisioning import selectors
-from provisioning.tenancy import TenantRef, tenant_schema
+from outbox.envelope import envelope
+from outbox.selectors import events_after
 from tenants import secrets
+from tenants.context import TenantRef, tenant_schema
 from tenants.models import ApiKey, Tenant
 
 DEFAULT_LIMIT = 50
@@ -196,19 +197,10 @@ class EventsView(APIView):
         limit: int = query.validated_data["limit"]
         principal: ApiPrincipal = request.user  # type: ignore[assignment]
         with tenant_schema(principal.tenant):
-            events = selectors.events_after(after, limit + 1)
+            events = events_after(after, limit + 1)
         has_more = len(events) > limit
         events = events[:limit]
-        data = [
-            {
-                "id": f"{principal.tenant.slug}:{e.seq}",
-                "seq": e.seq,
-                "type": e.type,
-                "occurred_at": e.occurred_at,
-                "data": e.payload,
-            }
-            for e in events
-        ]
+        data = [envelope(principal.tenant.slug, e) for e in events]
         next_seq = events[-1].seq if events else after
         return Response(
             {"data": EventSerializer(data, many=True).data, "next_cursor": encode_cursor(next_seq), "has_more": has_more}

@@ -21,7 +21,7 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from provisioning.dispatch import (
+from outbox.queues import (
     DEFAULT_QUEUE,
     DISPATCH_TASK,
     EVENTS_QUEUE,
@@ -46,7 +46,7 @@ def beat_schedule(sweep_seconds: float) -> dict[str, dict[str, Any]]:
     return {
         # Re-dispatches tenants with pending events and wakes senders for due webhook retries.
         "sweep-outbox-and-webhook-retries": every("provisioning.sweep_outbox", sweep_seconds),
-        "check-error-rates": every("provisioning.check_error_rates", 60.0),
+        "check-error-rates": every("scim.check_error_rates", 60.0),
         "check-expiring-tokens": every("provisioning.check_expiring_tokens", 3600.0),
         "expire-agents": every("provisioning.expire_agents", 60.0),
         "worker-heartbeat": every("provisioning.worker_heartbeat", 20.0),
@@ -60,7 +60,7 @@ def _apply_conf(app: Celery) -> None:
     app.conf.task_default_exchange = DEFAULT_QUEUE
     app.conf.task_default_routing_key = DEFAULT_QUEUE
     # Workers started without -Q consume all three; dispatch and outbound sends (webhooks, mail) can
-    # also get pools of their own. Every queue has its own exchange (see dispatch.QUEUES).
+    # also get pools of their own. Every queue has its own exchange (see outbox.queues.QUEUES).
     app.conf.task_queues = tuple(QUEUES.values())
     app.conf.task_routes = {
         DISPATCH_TASK: {"queue": EVENTS_QUEUE},
@@ -95,7 +95,7 @@ def _on_task_success(sender: Any = None, result: Any = None, **_: Any) -> None:
     """A periodic run that could not process some tenants counts as failed (see tasks.py)."""
     name = getattr(sender, "name", "")
     if name in _periodic_task_names():
-        from config.health import record_periodic_run
+        from observability.periodic import record_periodic_run
 
         failed = int(result.get("failed_tenants", 0)) if isinstance(result, dict) else 0
         record_periodic_run(name, failed_tenants=failed)
@@ -104,7 +104,7 @@ def _on_task_success(sender: Any = None, result: Any = None, **_: Any) -> None:
 def _on_task_failure(sender: Any = None, exception: BaseException | None = None, **_: Any) -> None:
     name = getattr(sender, "name", "")
     if name in _periodic_task_names():
-        from config.health import record_periodic_run
+        from observability.periodic import record_periodic_run
 
         record_periodic_run(name, error=type(exception).__name__ if exception else "error")
 
@@ -122,7 +122,7 @@ def _close_old_connections(sender: Any = None, **_: Any) -> None:
 
 
 def _beat(kind: str, name: str) -> None:
-    from config.health import record_heartbeat
+    from observability.heartbeat import record_heartbeat
 
     while True:
         try:

@@ -27,12 +27,14 @@ from django.template import Context, Engine
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from provisioning.backoff import backoff_seconds
 from provisioning.models import OutboundEmail
-from provisioning.tenancy import TenantRef, current_schema
+from tenants.context import TenantRef, current_schema
 
 log = logging.getLogger(__name__)
 MAX_EMAIL_ATTEMPTS = 10
 RETRY_BASE_SECONDS = 30.0
+RETRY_CAP_SECONDS = 3600.0
 
 # Tenant-supplied templates render in an engine without loaders or tag libraries: variables and
 # the builtin filters work, {% include %} / {% load %} cannot reach server files.
@@ -114,7 +116,7 @@ def enqueue(*, dedupe_key: str, kind: str, to: Sequence[str], email: RenderedEma
 
 
 def _wake_sender(schema_name: str) -> None:
-    from provisioning.dispatch import request_outbound
+    from provisioning.wakeups import request_outbound
 
     request_outbound(schema_name)
 
@@ -164,6 +166,6 @@ def _record_failure(row: OutboundEmail, exc: Exception) -> None:
     OutboundEmail.objects.filter(pk=row.pk).update(
         attempts=attempts,
         last_error=f"{type(exc).__name__}: {exc}"[:2000],
-        next_attempt_at=now + timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** (attempts - 1), 3600.0)),
+        next_attempt_at=now + timedelta(seconds=backoff_seconds(attempts, base=RETRY_BASE_SECONDS, cap=RETRY_CAP_SECONDS)),
         given_up_at=now if attempts >= MAX_EMAIL_ATTEMPTS else None,
     )

@@ -1,4 +1,4 @@
-"""Tenant-schema outbox: every directory change appends an Event in the same transaction."""
+"""Tenant-schema pipeline state: the drain's ledger, the mail outbox, notifications and webhooks."""
 
 from __future__ import annotations
 
@@ -7,43 +7,6 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-
-
-class EventCounter(models.Model):
-    """One row per tenant schema; locking it serialises seq allocation so seq order is commit order."""
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    value = models.BigIntegerField(default=0)
-
-
-class Event(models.Model):
-    """An outbox event. `seq` is gap-free and increasing per tenant, in commit order."""
-
-    seq = models.BigIntegerField(primary_key=True)
-    type = models.CharField(max_length=64)
-    occurred_at = models.DateTimeField(default=timezone.now)
-    actor = models.CharField(max_length=128)
-    resource_type = models.CharField(max_length=32, blank=True)
-    resource_id = models.CharField(max_length=64, blank=True)
-    payload = models.JSONField(default=dict)
-    request_id = models.CharField(max_length=64, blank=True)
-    # When the SCIM request that caused the change arrived; deprovision latency is measured from it.
-    requested_at = models.DateTimeField(null=True, blank=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    handled_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    # After a handler failure the tenant's queue waits here until this time (exponential backoff).
-    retry_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["seq"], name="prov_event_pending", condition=Q(handled_at__isnull=True)),
-            models.Index(fields=["resource_type", "resource_id"], name="prov_event_resource"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.seq} {self.type}"
 
 
 class HandlerRun(models.Model):
@@ -86,58 +49,6 @@ class OutboundEmail(models.Model):
                 condition=Q(sent_at__isnull=True, given_up_at__isnull=True),
             )
         ]
-
-
-class AppSession(models.Model):
-    """A session of a directory user in the customer's SaaS app (what offboarding must kill)."""
-
-    user_id = models.UUIDField()
-    created_at = models.DateTimeField(default=timezone.now)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
-    user_agent = models.CharField(max_length=255, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_reason = models.CharField(max_length=64, blank=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["user_id"], name="prov_appsession_live", condition=Q(revoked_at__isnull=True))
-        ]
-
-
-class AppApiToken(models.Model):
-    """A personal API token a directory user created in the SaaS app (hashed; revoked on offboarding)."""
-
-    user_id = models.UUIDField()
-    name = models.CharField(max_length=200, blank=True)
-    prefix = models.CharField(max_length=16, blank=True)
-    digest = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_reason = models.CharField(max_length=64, blank=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["user_id"], name="prov_apptoken_live", condition=Q(revoked_at__isnull=True))
-        ]
-
-
-class OffboardingRecord(models.Model):
-    """The offboarding proof: what was removed for one deactivate/delete, and how long it took."""
-
-    seq = models.BigIntegerField(unique=True)  # the user.deactivated / user.deleted event
-    event_type = models.CharField(max_length=64)
-    user_id = models.UUIDField()
-    user_name = models.CharField(max_length=512, blank=True)
-    requested_at = models.DateTimeField()  # when the IdP's request arrived
-    completed_at = models.DateTimeField()  # when access was gone (this row's transaction)
-    latency_seconds = models.FloatField()
-    sessions_revoked = models.PositiveIntegerField(default=0)
-    tokens_revoked = models.PositiveIntegerField(default=0)
-    grants_removed = models.PositiveIntegerField(default=0)
-    agents_torn_down = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        indexes = [models.Index(fields=["user_id"], name="prov_offboarding_user")]
 
 
 class Notification(models.Model):

@@ -7,20 +7,18 @@ the admins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from provisioning import emails
-from provisioning.conf import pipeline_config
 from provisioning.models import Notification
-from provisioning.tenancy import TenantRef, tenant_schema
-from scim.models import RequestLog
+from provisioning.tunables import pipeline_config
+from tenants.context import TenantRef, tenant_schema
 from tenants.models import ScimToken, Tenant
 
 DEFAULT_COOLDOWN = timedelta(hours=6)
@@ -100,49 +98,6 @@ def mark_read(notification_id: int) -> None:
 
 
 # --------------------------------------------------------------------------- periodic checks
-
-
-@dataclass(frozen=True)
-class ErrorRate:
-    total: int
-    errors: int
-
-    @property
-    def share(self) -> float:
-        return self.errors / self.total if self.total else 0.0
-
-
-def recent_error_rate(window: timedelta) -> ErrorRate:
-    """Share of SCIM requests answered 4xx/5xx in the window (from the tenant's request log)."""
-    since = timezone.now() - window
-    row = RequestLog.objects.filter(received_at__gte=since).aggregate(
-        total=Count("id"), errors=Count("id", filter=Q(status__gte=400))
-    )
-    return ErrorRate(total=row["total"] or 0, errors=row["errors"] or 0)
-
-
-def check_error_rate(tenant: TenantRef) -> Notification | None:
-    """Beat: raise error_rate_spike when enough recent requests failed (current tenant schema)."""
-    conf = pipeline_config()
-    threshold = float(tenant.settings.get("error_rate_threshold", conf.error_rate_threshold))
-    window = timedelta(seconds=conf.error_rate_window_seconds)
-    rate = recent_error_rate(window)
-    if rate.total < conf.error_rate_min_requests or rate.share <= threshold:
-        return None
-    minutes = round(window.total_seconds() / 60)
-    return raise_notification(
-        tenant=tenant,
-        kind=Notification.Kind.ERROR_RATE_SPIKE,
-        key="error_rate_spike",
-        title=f"{rate.share:.0%} of SCIM requests failed in the last {minutes} minutes",
-        body=(
-            f"{rate.errors} of {rate.total} requests from your identity provider were rejected. "
-            "Open the request log to see the errors; provisioning may be incomplete until they are fixed."
-        ),
-        severity=Notification.Severity.CRITICAL,
-        data={"total": rate.total, "errors": rate.errors, "window_seconds": int(window.total_seconds())},
-        cooldown=timedelta(hours=1),
-    )
 
 
 def raise_token_expiring(tenant: TenantRef, *, token_id: int, prefix: str, connection_name: str, expires_at: Any) -> Notification:

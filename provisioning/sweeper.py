@@ -15,9 +15,10 @@ from typing import TypeVar
 
 from django.db import DatabaseError, connection, transaction
 
-from config import metrics
-from provisioning import dispatch
-from provisioning.tenancy import TenantRef, ready_tenants, tenant_schema
+from observability import metrics
+from outbox.relay import request_dispatch
+from provisioning.wakeups import request_outbound
+from tenants.context import TenantRef, ready_tenants, tenant_schema
 from tenants.db import tenant_connection
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,10 @@ T = TypeVar("T")
 
 _PROBE = """
 SELECT %s,
-  (SELECT count(*) FROM (SELECT 1 FROM {s}.provisioning_event WHERE handled_at IS NULL LIMIT {cap}) p),
-  COALESCE((SELECT retry_at IS NULL OR retry_at <= statement_timestamp() FROM {s}.provisioning_event
-            WHERE handled_at IS NULL ORDER BY seq LIMIT 1), false),
+  (SELECT count(*) FROM (SELECT 1 FROM {s}.outbox_event WHERE handled_at IS NULL AND parked_at IS NULL
+                          LIMIT {cap}) p),
+  COALESCE((SELECT retry_at IS NULL OR retry_at <= statement_timestamp() FROM {s}.outbox_event
+            WHERE handled_at IS NULL AND parked_at IS NULL ORDER BY seq LIMIT 1), false),
   EXISTS (SELECT 1 FROM {s}.provisioning_webhookdelivery
           WHERE (status IN ('pending', 'retrying') AND next_attempt_at <= statement_timestamp())
              OR (status = 'sending' AND lease_until < statement_timestamp())),
@@ -107,10 +109,10 @@ def sweep() -> SweepReport:
         if backlog.pending:
             metrics.EVENTS_PENDING.set(backlog.pending, tenant=backlog.schema_name)
         if backlog.pending and backlog.ready:
-            dispatch.request_dispatch(backlog.schema_name)
+            request_dispatch(backlog.schema_name)
             dispatched.append(backlog.schema_name)
         if backlog.webhooks_due or backlog.emails_due:
-            dispatch.request_outbound(backlog.schema_name)
+            request_outbound(backlog.schema_name)
         if backlog.webhooks_due:
             webhooks.append(backlog.schema_name)
         if backlog.emails_due:

@@ -10,9 +10,12 @@ from typing import Any
 
 from celery import shared_task
 
-from config.health import record_heartbeat
-from provisioning import agents, dispatch, dispatcher, emails, notifications, sweeper, webhooks
-from provisioning.tenancy import UnknownTenant, tenant_for_schema, tenant_schema
+from directory import agents
+from observability.heartbeat import record_heartbeat
+from outbox.queues import DISPATCH_TASK, SEND_OUTBOUND_TASK
+from provisioning import drain, emails, notifications, sweeper, wakeups
+from provisioning.webhooks import delivery
+from tenants.context import UnknownTenant, tenant_for_schema, tenant_schema
 
 log = logging.getLogger(__name__)
 SEND_BUDGET_SECONDS = 5.0
@@ -21,18 +24,18 @@ EMAIL_BATCH = 100  # emails sent per transaction
 EARLY_DISPATCH_RETRY_MAX_SECONDS = 60.0
 
 
-@shared_task(name=dispatch.DISPATCH_TASK, acks_late=True, ignore_result=True)
+@shared_task(name=DISPATCH_TASK, acks_late=True, ignore_result=True)
 def dispatch_tenant_events(schema_name: str) -> dict[str, Any]:
     """Handle the tenant's pending events in order (idempotent by (tenant, seq, handler))."""
-    result = dispatcher.dispatch_tenant(schema_name)
+    result = drain.dispatch_tenant(schema_name)
     if result.more:
-        dispatch.schedule_dispatch(schema_name)  # yield to other tenants, then continue
+        wakeups.schedule_dispatch(schema_name)  # yield to other tenants, then continue
     elif result.failed_now and result.retry_in is not None and result.retry_in <= EARLY_DISPATCH_RETRY_MAX_SECONDS:
-        dispatch.schedule_dispatch(schema_name, countdown=result.retry_in)
+        wakeups.schedule_dispatch(schema_name, countdown=result.retry_in)
     return {"handled": result.handled, "failed_seq": result.failed_seq, "locked_out": result.locked_out}
 
 
-@shared_task(name=dispatch.SEND_OUTBOUND_TASK, acks_late=True, ignore_result=True)
+@shared_task(name=SEND_OUTBOUND_TASK, acks_late=True, ignore_result=True)
 def send_outbound(schema_name: str, delivery_ids: list[int] | None = None, scheduled: bool = False) -> dict[str, int]:
     """POST the tenant's due webhook deliveries (or just the given ones) and send its outbox emails;
     failed deliveries are rescheduled with backoff."""
@@ -41,14 +44,14 @@ def send_outbound(schema_name: str, delivery_ids: list[int] | None = None, sched
     except UnknownTenant:
         return {"sent": 0}
     if scheduled:
-        dispatch.clear_request(dispatch.OUTBOUND_RETRY_KEY, schema_name)
+        wakeups.clear_request(wakeups.OUTBOUND_RETRY_KEY, schema_name)
     if delivery_ids is None:
-        dispatch.clear_request(dispatch.OUTBOUND_KEY, schema_name)  # before claiming: no lost wake-up
+        wakeups.clear_request(wakeups.OUTBOUND_KEY, schema_name)  # before claiming: no lost wake-up
     deadline = time.monotonic() + SEND_BUDGET_SECONDS
     totals = {"sent": 0, "failed": 0, "dead": 0, "emails": 0}
     with tenant_schema(tenant):
         while time.monotonic() < deadline:
-            report = webhooks.deliver(tenant, delivery_ids, limit=SEND_BATCH)
+            report = delivery.deliver(tenant, delivery_ids, limit=SEND_BATCH)
             totals["sent"] += report.succeeded
             totals["failed"] += report.failed
             totals["dead"] += report.dead
@@ -63,11 +66,11 @@ def send_outbound(schema_name: str, delivery_ids: list[int] | None = None, sched
                 break
         # Retries due soon get a wake-up from the run that failed them (and from scheduled runs,
         # which may leave later retries behind); anything else falls to the sweeper.
-        retry_in = webhooks.next_retry_in() if totals["failed"] or scheduled else None
+        retry_in = delivery.next_retry_in() if totals["failed"] or scheduled else None
     if time.monotonic() >= deadline:
         retry_in = 0.01  # more to send: continue after other tenants' work
     if retry_in is not None:
-        dispatch.schedule_outbound(schema_name, countdown=retry_in)
+        wakeups.schedule_outbound(schema_name, countdown=retry_in)
     return totals
 
 
@@ -85,13 +88,6 @@ def sweep_outbox() -> dict[str, int]:
         "emails": len(report.emails),
         "failed_tenants": len(report.failed),
     }
-
-
-@shared_task(name="provisioning.check_error_rates", ignore_result=True)
-def check_error_rates() -> dict[str, int]:
-    failed: list[str] = []
-    raised = sweeper.for_each_tenant(notifications.check_error_rate, failed)
-    return {"raised": sum(1 for n in raised.values() if n is not None), "failed_tenants": len(failed)}
 
 
 @shared_task(name="provisioning.check_expiring_tokens", ignore_result=True)

@@ -47,6 +47,16 @@ class ScimError(Exception):
         return f"ScimError({self.status}, {self.scim_type!r}, {self.detail!r})"
 
 
+class UnknownAttribute(ScimError):
+    """A path names no attribute of the resource type (invalidPath; invalidFilter inside a filter).
+
+    A search across resource types skips the types where the attribute does not exist (RFC 7644
+    §3.4.3): it tells this error apart by its type, not by its message."""
+
+    def __init__(self, detail: str, scim_type: str = "invalidPath") -> None:
+        super().__init__(400, detail, scim_type)
+
+
 def invalid_filter(detail: str) -> ScimError:
     return ScimError(400, detail, "invalidFilter")
 

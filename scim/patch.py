@@ -11,7 +11,7 @@ import copy
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from scim.errors import (
     ScimError,
@@ -34,7 +34,14 @@ from scim.filter import (
     parse_patch_path,
 )
 from scim.quirks import Quirk, QuirkLog
-from scim.resources import UNASSIGNED, coerce_value, resolve_primary_conflict, same_value, schemas_for
+from scim.resources import (
+    UNASSIGNED,
+    check_value_count,
+    coerce_value,
+    resolve_primary_conflict,
+    same_value,
+    schemas_for,
+)
 from scim.schema import (
     GROUP_SCHEMA,
     RESOURCE_TYPES,
@@ -61,11 +68,14 @@ class PatchOperation:
     raw_path: str | None = dataclasses.field(default=None, compare=False)  # as sent, for messages and logs
 
 
+MemberChangeKind = Literal["add", "remove", "replace", "remove_all", "remove_where"]
+
+
 @dataclass(frozen=True)
 class MemberChange:
     """A Group membership change the service applies in SQL, O(delta)."""
 
-    kind: str  # "add" | "remove" | "replace" | "remove_all" | "remove_where"
+    kind: MemberChangeKind
     members: tuple[dict[str, Any], ...] = ()  # {"value": id, "type"?: "User" | "Group"}
     where: Filter | None = None  # remove_where: the filter inside members[...]
 
@@ -260,6 +270,10 @@ def _pathless_targets(
             raise invalid_value(f"{schema.id} must be an object")
         targets: list[tuple[_Target, Any]] = []
         for inner_key, inner_value in value.items():
+            if str(inner_key).lower() == "schemas":
+                # scim2-models clients send the extension object with its own schemas list.
+                quirks.record(Quirk.EXTENSION_SCHEMAS_KEY, schema.id)
+                continue
             path = _parse_key(str(inner_key), quirks, record_urn=False)
             targets += _pathless_target(
                 rtype, AttrPath(schema.id, path.attr, path.sub_attr), inner_value, quirks
@@ -349,6 +363,7 @@ def _write_attribute(
             touched = list(range(len(elements)))
         else:
             elements, touched = _add_elements(attribute, current, coerced, label)
+            check_value_count(attribute, len(elements), label)
         resolve_primary_conflict(elements, None, label, preferred=touched)
         container[attribute.name] = elements
     elif attribute.type == "complex" and isinstance(current, dict):

@@ -24,6 +24,8 @@ class Quirk(StrEnum):
     NONSTANDARD_SCHEMA_URN = "nonstandard_schema_urn"  # urn:scim:schemas:core:2.0 and typos
     SINGLE_OBJECT_FOR_MULTI_VALUED = "single_object_for_multi_valued"  # "emails": {...}
     LIST_FOR_SINGLE_VALUED = "list_for_single_valued"  # "manager": [{"value": ...}] (Entra)
+    BARE_ID_FOR_REFERENCE = "bare_id_for_reference"  # "manager": "<id>" instead of {"value": "<id>"} (Entra)
+    EXTENSION_SCHEMAS_KEY = "extension_schemas_key"  # {"schemas": [...], ...} inside an extension value
     VALUE_FILTER_ON_SINGLE_VALUED = "value_filter_on_single_valued"  # manager[value eq "x"]
     FILTERED_ADD_CREATES_VALUE = "filtered_add_creates_value"  # emails[type eq "work"].value on no match
     FILTER_VALUE_PATH_SUB_ATTR = "filter_value_path_sub_attr"  # filter emails[type eq "work"].value eq "x"

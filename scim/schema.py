@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scim.errors import invalid_path
+from scim.errors import UnknownAttribute, invalid_path
 
 if TYPE_CHECKING:
     from scim.filter import AttrPath
@@ -578,7 +578,7 @@ def resolve_path(rtype: ResourceType, path: AttrPath) -> ResolvedAttr:
     if path.urn is not None:
         schema = rtype.schema_by_urn(path.urn)
         if schema is None:
-            raise invalid_path(f"Unknown schema {path.urn} for {rtype.name}")
+            raise UnknownAttribute(f"Unknown schema {path.urn} for {rtype.name}")
         attribute = schema.attr(path.attr)
         if attribute is None and schema is rtype.schema:
             attribute = common_attribute(path.attr)
@@ -591,14 +591,14 @@ def resolve_path(rtype: ResourceType, path: AttrPath) -> ResolvedAttr:
             if len(candidates) == 1:
                 schema, attribute = candidates[0]
     if attribute is None:
-        raise invalid_path(f"Unknown attribute {_path_text(path)} for {rtype.name}")
+        raise UnknownAttribute(f"Unknown attribute {_path_text(path)} for {rtype.name}")
     sub = None
     if path.sub_attr is not None:
         if attribute.type != "complex":
             raise invalid_path(f"{attribute.name} has no sub-attributes")
         sub = attribute.sub(path.sub_attr)
         if sub is None:
-            raise invalid_path(f"Unknown sub-attribute {attribute.name}.{path.sub_attr}")
+            raise UnknownAttribute(f"Unknown sub-attribute {attribute.name}.{path.sub_attr}")
     return ResolvedAttr(schema=schema, attribute=attribute, sub=sub)
 
 

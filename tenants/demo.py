@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from tenants.accounts import ensure_operator
 from tenants.models import ScimConnection, Tenant
 from tenants.services import (
     create_connection,
@@ -33,11 +32,8 @@ class DemoAccess:
 
 def ensure_demo() -> DemoAccess:
     """Create what is missing; issue a fresh setup link and SCIM token (old demo tokens are revoked)."""
-    password = None
-    user_model = get_user_model()
-    if not user_model.objects.filter(username=DEMO_OPERATOR).exists():
-        password = secrets.token_urlsafe(12)
-        user_model.objects.create_superuser(DEMO_OPERATOR, "operator@rollcall.local", password)
+    # An admin operator with a random password (returned once); TOTP enrolment on first sign-in.
+    _, password = ensure_operator(username=DEMO_OPERATOR, email="operator@rollcall.local")
     tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
     if tenant is None:
         created = create_tenant(name="Acme", slug=DEMO_SLUG)

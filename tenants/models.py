@@ -1,11 +1,15 @@
-"""Public-schema models: tenants, their SCIM connections and credentials, setup links, API keys."""
+"""Public-schema models: tenants, their SCIM connections and credentials, setup links, API keys,
+portal and console accounts, and the setup wizard's per-connection state."""
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import uuid
 
-from django.db import models
+from django.conf import settings
+from django.db import models, transaction
+from django_otp.models import Device
 from django_tenants.models import DomainMixin, TenantMixin
 
 
@@ -75,7 +79,24 @@ class ScimToken(models.Model):
 
 
 class SetupLink(models.Model):
-    """The secret link an IT admin opens to run the setup wizard."""
+    """The secret link an IT admin opens to create their portal account (single use).
+
+    `purpose` is "setup" for the operator-issued link and "invite" for a link one tenant admin
+    issues to another (then `email` is fixed). The status moves issued -> opened -> enrolled
+    (account and TOTP done) -> completed (the wizard finished); expired and revoked end it.
+    """
+
+    class Purpose(models.TextChoices):
+        SETUP = "setup"
+        INVITE = "invite"
+
+    class Status(models.TextChoices):
+        ISSUED = "issued"
+        OPENED = "opened"
+        ENROLLED = "enrolled"
+        COMPLETED = "completed"
+        EXPIRED = "expired"
+        REVOKED = "revoked"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="setup_links")
     digest = models.CharField(max_length=64, unique=True)
@@ -83,6 +104,123 @@ class SetupLink(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    purpose = models.CharField(max_length=8, choices=Purpose.choices, default=Purpose.SETUP)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ISSUED)
+    email = models.EmailField(blank=True)  # invites only: the invited address
+    opened_at = models.DateTimeField(null=True, blank=True)
+    enrolled_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "purpose", "revoked_at"], name="setuplink_tenant_open")]
+
+
+class TenantAdmin(models.Model):
+    """A customer's IT admin: a Django user (username = lower-cased email) bound to one tenant."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenant_admin")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="admins")
+    created_at = models.DateTimeField(auto_now_add=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user.username} @ {self.tenant_id}"
+
+
+class Operator(models.Model):
+    """A member of the SaaS operator's support staff (console). Roles decide the permissions."""
+
+    class Role(models.TextChoices):
+        SUPPORT = "support"
+        ADMIN = "admin"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.SUPPORT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user.username} ({self.role})"
+
+
+class RecoveryCodeDevice(Device):
+    """One-time recovery codes stored as HMAC digests (django-otp's StaticDevice keeps them in clear).
+
+    `digests` holds the digests of the unused codes; a used code's digest is removed in the same
+    locked transaction that accepts it, so a code works once even under concurrent attempts.
+    """
+
+    digests = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(Device.Meta):
+        verbose_name = "recovery code device"
+
+    def verify_token(self, token: str) -> bool:
+        from tenants.secrets import digest, normalise_recovery_code
+
+        presented = digest(normalise_recovery_code(token))
+        with transaction.atomic():
+            locked = type(self).objects.select_for_update().get(pk=self.pk)
+            found: str | None = None
+            # Compare against every stored digest so the time taken says nothing about which matched.
+            for stored in locked.digests:
+                if hmac.compare_digest(presented, stored):
+                    found = stored
+            if found is None:
+                return False
+            locked.digests = [d for d in locked.digests if d != found]
+            locked.save(update_fields=["digests"])
+        self.digests = locked.digests
+        return True
+
+    @property
+    def remaining(self) -> int:
+        return len(self.digests)
+
+
+class ConnectionSetup(models.Model):
+    """The setup wizard's progress for one connection (public schema, so the console can show it).
+
+    Each step records when it was done; `step` is where the admin resumes.
+    """
+
+    class Step(models.TextChoices):
+        IDP = "idp"
+        INSTRUCTIONS = "instructions"
+        CREDENTIALS = "credentials"
+        LIVE_CHECK = "live-check"
+        MAPPING = "mapping"
+        ROLES = "roles"
+        VERIFY = "verify"
+        DONE = "done"
+
+    connection = models.OneToOneField(ScimConnection, on_delete=models.CASCADE, related_name="setup")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="connection_setups")
+    step = models.CharField(max_length=16, choices=Step.choices, default=Step.INSTRUCTIONS)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    instructions_done_at = models.DateTimeField(null=True, blank=True)
+    token_issued_at = models.DateTimeField(null=True, blank=True)
+    token_pasted_at = models.DateTimeField(null=True, blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)  # first authenticated request seen
+    connection_test_at = models.DateTimeField(null=True, blank=True)  # the IdP's own probe succeeded
+    first_user_at = models.DateTimeField(null=True, blank=True)
+    # Later steps (attribute mapping, role mapping, verification) record their completion here.
+    mapped_at = models.DateTimeField(null=True, blank=True)
+    roles_mapped_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
 
 
 class ApiKey(models.Model):

@@ -51,6 +51,21 @@ def split_api_key(key: str) -> str | None:
     return key_id
 
 
+RECOVERY_CODE_COUNT = 10
+RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud and typed from paper
+
+
+def new_recovery_code() -> str:
+    """A one-time recovery code like "k7qm-2xrt-9wpc" (60 bits)."""
+    raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def normalise_recovery_code(code: str) -> str:
+    """What a typed code is compared as: lower case, no spaces or dashes."""
+    return "".join(ch for ch in code.lower() if ch.isalnum())
+
+
 def display_prefix(secret: str) -> str:
     """What the portal may show of a secret: its first characters."""
     return secret[:10]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -86,16 +86,28 @@ def get_tenant(slug: str) -> Tenant:
         raise TenantError(f"unknown tenant {slug!r}") from None
 
 
-def _issue_setup_link(tenant: Tenant) -> str:
-    secret = secrets_.new_setup_secret()
-    SetupLink.objects.create(
-        tenant=tenant, digest=secrets_.digest(secret), expires_at=timezone.now() + SETUP_LINK_TTL
-    )
+def setup_link_ttl() -> timedelta:
+    return timedelta(days=getattr(settings, "SETUP_LINK_DAYS", SETUP_LINK_TTL.days))
+
+
+def setup_url(secret: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}/setup/{secret}"
 
 
+def _issue_setup_link(tenant: Tenant) -> str:
+    secret = secrets_.new_setup_secret()
+    now = timezone.now()
+    with transaction.atomic():
+        # One setup link at a time: issuing a new one revokes every earlier unused one.
+        SetupLink.objects.filter(
+            tenant=tenant, purpose=SetupLink.Purpose.SETUP, revoked_at__isnull=True, used_at__isnull=True
+        ).update(revoked_at=now, status=SetupLink.Status.REVOKED)
+        SetupLink.objects.create(tenant=tenant, digest=secrets_.digest(secret), expires_at=now + setup_link_ttl())
+    return setup_url(secret)
+
+
 def issue_setup_link(*, tenant: Tenant) -> str:
-    """A fresh setup link (the old ones stay valid until they expire or are used)."""
+    """A fresh setup link; earlier unused setup links of the tenant stop working."""
     return _issue_setup_link(tenant)
 
 
@@ -150,6 +162,41 @@ def revoke_tokens(*, connection: ScimConnection) -> int:
         usable = live.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).update(revoked_at=now)
         live.update(revoked_at=now)
     return usable
+
+
+def record_token_use(token: ScimToken, *, source_ip: str | None, now: datetime) -> None:
+    """Note when and from where a token was last used, and the connection's first and last request.
+
+    The SCIM edge calls this at most once a minute per token, which keeps the hot path free of writes."""
+    ScimToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=source_ip)
+    updates: dict[str, datetime] = {"last_request_at": now}
+    if token.connection.first_request_at is None:
+        updates["first_request_at"] = now
+    ScimConnection.objects.filter(pk=token.connection_id).update(**updates)
+
+
+def note_detected_idp(connection: ScimConnection, idp: str) -> None:
+    """Remember which IdP the connection's traffic looks like (written only when it changes)."""
+    if connection.detected_idp == idp:
+        return
+    ScimConnection.objects.filter(pk=connection.pk).update(detected_idp=idp)
+    connection.detected_idp = idp
+
+
+def update_tenant_settings(*, tenant: Tenant, **changes: object) -> dict[str, object]:
+    """Merge `changes` into the tenant's settings (None removes a key), under a row lock; the new settings."""
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        current = dict(locked.settings or {})
+        for key, value in changes.items():
+            if value is None:
+                current.pop(key, None)
+            else:
+                current[key] = value
+        locked.settings = current
+        locked.save(update_fields=["settings"])
+    tenant.settings = current
+    return current
 
 
 def create_api_key(*, tenant: Tenant, label: str = "") -> str:

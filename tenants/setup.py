@@ -1,17 +1,13 @@
-"""Services the setup wizard calls: setup links, IdP instructions, and "did the IdP call us yet?"."""
+"""Services the setup wizard calls: setup links and the IdP's instructions for a connection."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
-from django.db import connection as db
 from django.utils import timezone
 
 from scim.idp import get_profile
 from tenants import secrets
-from tenants.db import tenant_connection
 from tenants.models import ScimConnection, SetupLink, Tenant
 from tenants.services import TenantError, scim_base_url
 
@@ -30,21 +26,26 @@ class RenderedStep:
 
 
 def resolve_setup_link(secret: str) -> Tenant:
-    """The tenant of a valid (unexpired, unrevoked) setup link; TenantError otherwise."""
+    """The tenant of a valid (unexpired, unused, unrevoked) setup link; TenantError otherwise."""
     link = SetupLink.objects.select_related("tenant").filter(digest=secrets.digest(secret)).first()
-    if link is None or link.revoked_at is not None:
+    if link is None or link.revoked_at is not None or link.used_at is not None:
         raise TenantError("this setup link is not valid")
     if link.expires_at <= timezone.now():
         raise TenantError("this setup link has expired: ask your vendor for a new one")
     return link.tenant
 
 
-def setup_instructions(connection: ScimConnection, token: str | None = None) -> list[RenderedStep]:
+NO_TOKEN_TEXT = "(the token shown when the connection was created; rotate it to get a new one)"
+
+
+def setup_instructions(
+    connection: ScimConnection, token: str | None = None, *, token_placeholder: str = NO_TOKEN_TEXT
+) -> list[RenderedStep]:
     """The connection's IdP steps with the SCIM URL (as that IdP wants it) and, if known, the token filled in."""
     profile = get_profile(connection.idp)
     values = {
         "scim_base_url": profile.scim_base_url_for_idp(scim_base_url(connection)),
-        "token": token or "(the token shown when the connection was created; rotate it to get a new one)",
+        "token": token or token_placeholder,
         "connection_id": connection.id,
     }
     steps = []
@@ -58,32 +59,3 @@ def _fill(text: str, values: dict[str, str]) -> str:
     for key, value in values.items():
         text = text.replace("{" + key + "}", value)
     return text
-
-
-@dataclass(frozen=True)
-class ConnectionStatus:
-    first_request_at: datetime | None
-    last_request_at: datetime | None
-    detected_idp: str
-    recent: list[Any]  # RequestLog rows as dicts (received_at, method, path, status, ...)
-
-
-def connection_status(connection: ScimConnection, limit: int = 10) -> ConnectionStatus:
-    """What the wizard's "waiting for the first request" panel shows: recent requests and their outcome."""
-    from scim.models import RequestLog
-
-    connection.refresh_from_db(fields=["first_request_at", "last_request_at", "detected_idp"])
-    previous = db.tenant if hasattr(db, "tenant") else None
-    tenant_connection().set_tenant(connection.tenant)
-    try:
-        recent = list(
-            RequestLog.objects.filter(connection_id=connection.id)
-            .order_by("-id")
-            .values("received_at", "method", "path", "status", "scim_type", "error_detail", "quirks")[:limit]
-        )
-    finally:
-        if previous is not None and getattr(previous, "schema_name", None):
-            tenant_connection().set_tenant(previous)
-        else:
-            tenant_connection().set_schema_to_public()
-    return ConnectionStatus(connection.first_request_at, connection.last_request_at, connection.detected_idp, recent)

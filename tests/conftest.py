@@ -1,4 +1,4 @@
-"""Shared fixtures: a migrated template schema, two real tenants, SCIM clients bound to each."""
+"""Shared fixtures: a migrated template schema, two real tenants, SCIM clients bound to each, a private Redis."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
+from outbox import relay
+from tenants.context import TenantRef
 from tenants.db import tenant_connection
 from tenants.schema_clone import CLONE_FUNCTION_SQL, migrate_template
 from tests.provisioning.infra import RedisServer
@@ -21,15 +23,6 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
         with connection.cursor() as cursor:
             cursor.execute(CLONE_FUNCTION_SQL)
         migrate_template()
-
-
-@pytest.fixture(scope="session")
-def private_redis(tmp_path_factory) -> Iterator[RedisServer]:  # type: ignore[no-untyped-def]
-    """A redis-server of our own: tests may flush, kill and restart it (the machine's Redis is shared)."""
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +41,23 @@ def tenant_b(db):  # type: ignore[no-untyped-def]
     return ensure_tenant("bravo", "Bravo Inc")
 
 
+@pytest.fixture(autouse=True)
+def _no_tenant_cache(settings) -> None:  # type: ignore[no-untyped-def]
+    """Tests reuse schema names across tenants and change tenant settings mid-test."""
+    settings.ROLLCALL_TENANT_CACHE_SECONDS = 0
+
+
+@pytest.fixture
+def acme(tenant_a) -> TenantRef:  # type: ignore[no-untyped-def]
+    """Tenant A as the plain reference the pipeline and the domain services take."""
+    return TenantRef.of(tenant_a)
+
+
+@pytest.fixture
+def bravo(tenant_b) -> TenantRef:  # type: ignore[no-untyped-def]
+    return TenantRef.of(tenant_b)
+
+
 @pytest.fixture
 def scim(tenant_a) -> ScimClient:  # type: ignore[no-untyped-def]
     """A SCIM client for tenant A over a generic-profile connection."""
@@ -57,3 +67,25 @@ def scim(tenant_a) -> ScimClient:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def scim_b(tenant_b) -> ScimClient:  # type: ignore[no-untyped-def]
     return ScimClient.for_tenant(tenant_b, idp="generic")
+
+
+@pytest.fixture(scope="session")
+def private_redis(tmp_path_factory) -> Iterator[RedisServer]:  # type: ignore[no-untyped-def]
+    """A redis-server of our own: tests may flush, kill and restart it (the machine's Redis is shared)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def broker(private_redis: RedisServer, settings) -> Iterator[RedisServer]:  # type: ignore[no-untyped-def]
+    """Point this process's wake-up keys, task publishing and metrics at the private Redis, emptied."""
+    if private_redis.proc is None:
+        private_redis.start()
+    private_redis.client().flushall()
+    settings.REDIS_URL = private_redis.url
+    settings.CELERY_BROKER_URL = private_redis.url
+    relay.reset_broker_pause()
+    yield private_redis
+    relay.reset_broker_pause()

@@ -13,11 +13,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from provisioning.event_types import EventType
-from provisioning.outbox import Actor
-from provisioning.tenancy import TenantRef
+from outbox.append import Actor
+from outbox.event_types import EventType
+from tenants.context import TenantRef
 
 ALL_TYPES: tuple[EventType, ...] = tuple(EventType)
+
+
+class TransientHandlerError(Exception):
+    """The handler could not do its work now (a dependency is down): retry with backoff, in order."""
+
+
+class PermanentHandlerError(Exception):
+    """The handler can never handle this event (bad data): set it aside now instead of retrying.
+
+    Any other exception counts as transient until ROLLCALL_HANDLER_PARK_AFTER attempts, then the
+    event is set aside as well."""
 
 
 @dataclass

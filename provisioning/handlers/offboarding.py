@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from provisioning.event_types import EventType
+from directory.offboarding import offboard_user
+from outbox.event_types import EventType
 from provisioning.handlers import HandlerContext, register
-from provisioning.offboarding import offboard_user
 
 
 @register("offboarding", [EventType.USER_DEACTIVATED, EventType.USER_DELETED], order=5)

@@ -1,19 +1,20 @@
-"""Role and seat recompute when users, memberships or groups change (deactivation is offboarding's)."""
+"""Role and seat recompute when users, memberships, groups or mappings change (deactivation is offboarding's)."""
 
 from __future__ import annotations
 
 import uuid
 
-from provisioning import roles, selectors
-from provisioning.event_types import EventType
+from directory import roles
+from directory.nesting import users_under_groups
+from outbox.event_types import EventType
 from provisioning.handlers import HandlerContext, register
 
 _USER_EVENTS = {EventType.USER_CREATED, EventType.USER_REACTIVATED}
 _MEMBER_EVENTS = {EventType.GROUP_MEMBER_ADDED, EventType.GROUP_MEMBER_REMOVED}
 
 
-def affected_users(ctx: HandlerContext) -> set[uuid.UUID]:
-    """Whose effective role may have changed because of this event."""
+def affected_users(ctx: HandlerContext) -> set[uuid.UUID] | None:
+    """Whose effective role may have changed because of this event (None: everyone's)."""
     if ctx.type in _USER_EVENTS:
         user_id = ctx.user_id()
         return {uuid.UUID(user_id)} if user_id else set()
@@ -21,20 +22,30 @@ def affected_users(ctx: HandlerContext) -> set[uuid.UUID]:
         member = ctx.payload.get("member") or {}
         member_id = uuid.UUID(str(member["id"]))
         if member.get("type") == "Group":
-            return set(selectors.users_under_groups([member_id]))
+            return set(users_under_groups([member_id]))
         return {member_id}
     if ctx.type is EventType.GROUP_DELETED:
         # The group's nested members are no longer reachable through it; anyone holding a grant may
         # have held it through this group, so recompute them all (bulk queries; deletes are rare).
         direct = {uuid.UUID(u) for u in ctx.payload.get("member_user_ids") or []}
         return direct | set(roles.users_holding_grants())
+    if ctx.type is EventType.ROLE_MAPPING_CHANGED:
+        group_id = ctx.payload.get("group_id")
+        return set(users_under_groups([uuid.UUID(str(group_id))])) if group_id else None
     return set()
 
 
 @register(
     "role_recompute",
-    [*_USER_EVENTS, *_MEMBER_EVENTS, EventType.GROUP_DELETED],
+    [*_USER_EVENTS, *_MEMBER_EVENTS, EventType.GROUP_DELETED, EventType.ROLE_MAPPING_CHANGED],
     order=10,
 )
 def recompute_roles_for_event(ctx: HandlerContext) -> None:
-    roles.recompute_roles(affected_users(ctx), tenant=ctx.tenant, actor=ctx.actor, cause_seq=ctx.seq)
+    users = affected_users(ctx)
+    if users is None:
+        # When the event changed the default role it carries the new one ("" for none): a worker's
+        # cached tenant settings may not show it yet.
+        default = (ctx.payload.get("default_role") or "") if "default_role" in ctx.payload else None
+        roles.recompute_all(tenant=ctx.tenant, actor=ctx.actor, default_role=default)
+    else:
+        roles.recompute_roles(users, tenant=ctx.tenant, actor=ctx.actor, cause_seq=ctx.seq)

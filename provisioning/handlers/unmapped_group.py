@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from directory.models import DirectoryGroup, GroupRoleMapping
-from provisioning.event_types import EventType
+from directory.selectors import unmapped_group
+from outbox.event_types import EventType
 from provisioning.handlers import HandlerContext, register
 from provisioning.models import Notification
 from provisioning.notifications import raise_notification
@@ -11,9 +11,8 @@ from provisioning.notifications import raise_notification
 
 @register("unmapped_group_alert", [EventType.GROUP_CREATED], order=60)
 def alert_unmapped_group(ctx: HandlerContext) -> None:
-    group_id = str((ctx.payload.get("group") or {}).get("id", ""))
-    group = DirectoryGroup.objects.filter(id=group_id).first() if group_id else None
-    if group is None or GroupRoleMapping.objects.filter(group=group).exists():
+    group = unmapped_group(str((ctx.payload.get("group") or {}).get("id", "")))
+    if group is None:
         return
     raise_notification(
         tenant=ctx.tenant,

@@ -12,22 +12,11 @@ from __future__ import annotations
 from django.conf import settings
 
 from directory.models import DirectoryUser
+from directory.selectors import user_for_welcome
+from outbox.event_types import EventType
 from provisioning import emails
-from provisioning.event_types import EventType
 from provisioning.handlers import HandlerContext, register
-from provisioning.tenancy import TenantRef
-
-
-def welcome_recipient(user_id: str) -> DirectoryUser | None:
-    """The user as it is now, only the columns the mail needs (this runs for every new user)."""
-    rows = list(
-        DirectoryUser.objects.raw(
-            "SELECT id, active, kind, email, given_name, display_name, user_name"
-            " FROM directory_directoryuser WHERE id = %s",
-            [user_id],
-        )
-    )
-    return rows[0] if rows else None
+from tenants.context import TenantRef
 
 
 def welcome_suppressed(tenant: TenantRef) -> bool:
@@ -54,7 +43,7 @@ def send_welcome_email(ctx: HandlerContext) -> None:
     user_id = ctx.user_id()
     if user_id is None or welcome_suppressed(ctx.tenant):
         return
-    user = welcome_recipient(user_id)
+    user = user_for_welcome(user_id)
     if user is None or not user.active or user.kind == DirectoryUser.Kind.AGENT or not user.email:
         return
     email = emails.render_email("welcome", ctx.tenant, welcome_context(ctx.tenant, user))

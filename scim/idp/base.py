@@ -8,10 +8,12 @@ mapping, the docs, and detection ("this traffic looks like Entra ID").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
+from urllib.parse import parse_qs
 
 from scim.quirks import Quirk, QuirkLog
 from scim.schema import ENTERPRISE_USER_URN
@@ -35,12 +37,40 @@ class SetupStep:
 
 
 @dataclass(frozen=True)
+class ConnectionProbe:
+    """The shape of an IdP's connection test, so the wizard can say "Okta's test succeeded".
+
+    `resource` is the path after the connection's base URL ("Users", "ServiceProviderConfig");
+    `query` lists parameters that must be present, with the value they must have (None: any);
+    `filter_pattern`, when set, must match the `filter` parameter.
+    """
+
+    method: str
+    resource: str
+    query: tuple[tuple[str, str | None], ...] = ()
+    filter_pattern: str = ""
+
+    def matches(self, method: str, resource_path: str, query: str) -> bool:
+        if method.upper() != self.method or resource_path.strip("/").lower() != self.resource.lower():
+            return False
+        params = {k.lower(): v for k, v in parse_qs(query, keep_blank_values=True).items()}
+        for name, wanted in self.query:
+            values = params.get(name.lower())
+            if values is None or (wanted is not None and wanted not in values):
+                return False
+        if self.filter_pattern:
+            filters = params.get("filter") or []
+            if not any(re.fullmatch(self.filter_pattern, f.strip(), re.IGNORECASE) for f in filters):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
 class AttributeMapping:
-    """The SCIM path an IdP fills by default, and the app field Rollcall maps it to."""
+    """The SCIM path an IdP fills an app field from, where it differs from Rollcall's common mapping."""
 
     scim_path: str
     app_field: str
-    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,9 +163,16 @@ class IdpProfile:
     schema_urns: tuple[str, ...] = ()  # non-RFC schema URNs only this IdP sends
     expected_quirks: frozenset[Quirk] = field(default_factory=frozenset)
     setup_steps: tuple[SetupStep, ...] = ()
-    default_mappings: tuple[AttributeMapping, ...] = ()
+    mapping_overrides: tuple[AttributeMapping, ...] = ()
     url_suffix: str = ""
     normaliser: RequestNormaliser | None = None
+    # Setup wizard copy: one line on the IdP tile, the one thing admins get wrong, what to try
+    # when nothing arrives, and the shapes of the IdP's connection test.
+    tagline: str = ""
+    tile_badge: str = ""  # a caveat worth showing on the tile itself (e.g. Google: catalog apps only)
+    watch_out: str = ""
+    quiet_tips: tuple[str, ...] = ()
+    probes: tuple[ConnectionProbe, ...] = ()
 
     def __post_init__(self) -> None:
         stray = [q for q in self.expected_quirks if not isinstance(q, Quirk)]
@@ -147,6 +184,22 @@ class IdpProfile:
         if self.url_suffix and self.url_suffix not in scim_base_url:
             return scim_base_url + self.url_suffix
         return scim_base_url
+
+    def is_connection_test(self, method: str, resource_path: str, query: str) -> bool:
+        """Whether a request looks like this IdP's connection test (see `probes`)."""
+        return any(p.matches(method, resource_path, query) for p in self.probes)
+
+    def credential_labels(self) -> tuple[str, str]:
+        """The IdP's own labels for the SCIM URL field and the token field (joined when several)."""
+        url_labels: list[str] = []
+        token_labels: list[str] = []
+        for step in self.setup_steps:
+            for f in step.fields:
+                if f.value == "{scim_base_url}" and f.label not in url_labels:
+                    url_labels.append(f.label)
+                elif f.value == "{token}" and f.label not in token_labels:
+                    token_labels.append(f.label)
+        return " or ".join(url_labels) or "SCIM base URL", " or ".join(token_labels) or "Bearer token"
 
     def normalise_request(self, method: str, path: str, body: Any, quirks: QuirkLog) -> Any:
         """IdP-specific body rewrite before parsing; most IdPs need none (the reader is generic)."""
@@ -199,5 +252,5 @@ ENTERPRISE = ENTERPRISE_USER_URN
 
 
 def mappings(*pairs: tuple[str, str]) -> tuple[AttributeMapping, ...]:
-    """(SCIM path, app field) pairs as AttributeMappings; userName is the one required attribute."""
-    return tuple(AttributeMapping(path, app_field, required=path == "userName") for path, app_field in pairs)
+    """(SCIM path, app field) pairs as AttributeMappings."""
+    return tuple(AttributeMapping(path, app_field) for path, app_field in pairs)

@@ -41,6 +41,8 @@ QUIRK_PHRASES: dict[Quirk, str] = {
     Quirk.NONSTANDARD_SCHEMA_URN: "used a non-RFC schema URN",
     Quirk.SINGLE_OBJECT_FOR_MULTI_VALUED: "sent a single object for a multi-valued attribute",
     Quirk.LIST_FOR_SINGLE_VALUED: "sent a one-element list for a single-valued attribute (manager)",
+    Quirk.BARE_ID_FOR_REFERENCE: "sent the manager as a bare id instead of {\"value\": id}",
+    Quirk.EXTENSION_SCHEMAS_KEY: "sent a schemas list inside the enterprise extension object",
     Quirk.VALUE_FILTER_ON_SINGLE_VALUED: 'used a value filter on a single-valued attribute (manager[value eq "…"])',
     Quirk.FILTERED_ADD_CREATES_VALUE: 'wrote emails[type eq "…"].value where no such email existed yet',
     Quirk.FILTER_VALUE_PATH_SUB_ATTR: 'filtered on emails[type eq "work"].value',

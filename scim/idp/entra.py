@@ -6,8 +6,8 @@ Confidence: high (Microsoft's SCIM endpoint, compliance and provisioning docs, m
 from __future__ import annotations
 
 from scim.idp.base import (
-    ENTERPRISE,
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -78,6 +78,7 @@ PROFILE = IdpProfile(
             Quirk.MEMBER_REMOVE_VALUE_LIST,
             Quirk.MEMBER_NULL_REF,
             Quirk.MEMBER_MISSING_TYPE,
+            Quirk.BARE_ID_FOR_REFERENCE,
             Quirk.LIST_FOR_SINGLE_VALUED,
             Quirk.VALUE_FILTER_ON_SINGLE_VALUED,
             Quirk.FILTERED_ADD_CREATES_VALUE,
@@ -118,18 +119,18 @@ PROFILE = IdpProfile(
             "within minutes; later cycles run about every 40 minutes.",
         ),
     ),
-    default_mappings=mappings(
-        ("userName", "user_name"),
-        ("externalId", "external_id"),
+    # Where this IdP fills an app field differently from Rollcall's common mapping
+    # (directory.mapping.COMMON_MAPPING); every other field uses the common path.
+    mapping_overrides=mappings(
         ('emails[type eq "work"].value', "email"),  # mail
-        ("name.givenName", "given_name"),
-        ("name.familyName", "family_name"),
-        ("displayName", "display_name"),
-        ("title", "title"),  # jobTitle
         ('phoneNumbers[type eq "work"].value', "phone"),  # telephoneNumber
         ("preferredLanguage", "locale"),  # Entra maps preferredLanguage, not locale
-        (f"{ENTERPRISE}:department", "department"),
-        (f"{ENTERPRISE}:employeeNumber", "employee_number"),  # employeeId
-        (f"{ENTERPRISE}:manager.value", "manager"),
     ),
+    tagline='A non-gallery enterprise application with automatic provisioning.',
+    watch_out='Paste the Tenant URL exactly as shown: it already ends in ?aadOptscim062020. Set Scope to "Sync only assigned users and groups", and use Provision on demand to send one user now instead of waiting for the next cycle.',
+    quiet_tips=(
+        "Entra's provisioning cycle runs about every 40 minutes. To test now, open Provision on demand in the app's Provisioning blade and pick one assigned user.",
+        'Test Connection (Provisioning > Admin Credentials) sends a request right away; if it never arrives, check the Tenant URL for typos.',
+    ),
+    probes=(ConnectionProbe("GET", "Users", filter_pattern=r'userName eq "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"'),),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from scim.idp.base import (
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -62,5 +63,11 @@ PROFILE = IdpProfile(
             "can reactivate. DELETE also works.",
         ),
     ),
-    default_mappings=(),  # Rollcall's defaults (directory.mapping.DEFAULT_MAPPING)
+    tagline='Any SCIM 2.0 client (RFC 7644) that sends a bearer token.',
+    watch_out='Send the header as Authorization: Bearer <token>, with one Bearer and one space, and use the base URL as it is: your client appends /Users and /Groups itself.',
+    quiet_tips=(
+        "Run your client's connection test, or create one user: each request shows up here within seconds.",
+        'A request that never arrives usually means a typo in the base URL or a firewall between your client and Rollcall.',
+    ),
+    probes=(ConnectionProbe("GET", "ServiceProviderConfig"), ConnectionProbe("GET", "Users", (("count", "1"),))),
 )

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from scim.idp.base import (
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
     Reactions,
     SetupStep,
     credentials_step,
-    mappings,
 )
 
 BEHAVIOUR = Behaviour(
@@ -77,12 +77,12 @@ PROFILE = IdpProfile(
             "sets active=false and keeps the record) or Delete. Finish, then switch Auto-provisioning to ON.",
         ),
     ),
-    default_mappings=mappings(
-        ("userName", "user_name"),
-        ("externalId", "external_id"),
-        ("emails", "email"),
-        ("name.givenName", "given_name"),
-        ("name.familyName", "family_name"),
-        ("displayName", "display_name"),
+    tagline="Only for apps in Google's catalog: Google has no SCIM for custom apps.",
+    tile_badge="Limited",
+    watch_out='Google Workspace sends SCIM only to apps whose Admin console page has an Auto-provisioning section. If yours has none, Google cannot provision Rollcall: connect Rollcall through another IdP that you run alongside Google (Okta, Entra ID, OneLogin or JumpCloud), or choose Generic SCIM 2.0 for a SCIM client of your own.',
+    quiet_tips=(
+        'Google probes the endpoint when you click Continue after pasting the Endpoint URL and Access token.',
+        'If your app has no Auto-provisioning section, Google will never call Rollcall: see the note in step 2.',
     ),
+    probes=(ConnectionProbe("GET", "Users", (("count", "1"),)),),
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from scim.idp.base import (
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -14,7 +15,6 @@ from scim.idp.base import (
     SetupField,
     SetupStep,
     credentials_step,
-    mappings,
 )
 from scim.quirks import Quirk
 
@@ -79,12 +79,11 @@ PROFILE = IdpProfile(
             "Their membership is pushed as SCIM groups.",
         ),
     ),
-    default_mappings=mappings(
-        ("userName", "user_name"),
-        ("externalId", "external_id"),
-        ("emails", "email"),
-        ("name.givenName", "given_name"),
-        ("name.familyName", "family_name"),
-        ("displayName", "display_name"),
+    tagline='A Custom Application with Identity Management (SCIM 2.0).',
+    watch_out='The Test User Email you give JumpCloud must not already exist in Rollcall: activation creates that user and a test group, and deletes them again.',
+    quiet_tips=(
+        'Test Connection on the Identity Management tab sends the first request; Activate then creates the test user.',
+        "Only users in the user groups bound to the app are sent: check the app's User Groups tab.",
     ),
+    probes=(ConnectionProbe("GET", "Users"),),
 )

@@ -6,8 +6,8 @@ Confidence: high (Okta's SCIM 2.0 reference and its Runscope spec tests).
 from __future__ import annotations
 
 from scim.idp.base import (
-    ENTERPRISE,
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -90,19 +90,16 @@ PROFILE = IdpProfile(
             "should drive roles in the app (Group Push is separate from assignment).",
         ),
     ),
-    default_mappings=mappings(
-        ("userName", "user_name"),
-        ("externalId", "external_id"),
-        ("emails", "email"),
-        ("name.givenName", "given_name"),
-        ("name.familyName", "family_name"),
-        ("displayName", "display_name"),
-        ("title", "title"),
+    # Where this IdP fills an app field differently from Rollcall's common mapping
+    # (directory.mapping.COMMON_MAPPING); every other field uses the common path.
+    mapping_overrides=mappings(
         ('phoneNumbers[type eq "work"].value', "phone"),  # Okta's primaryPhone
-        ("locale", "locale"),
-        (f"{ENTERPRISE}:department", "department"),
-        (f"{ENTERPRISE}:employeeNumber", "employee_number"),
-        (f"{ENTERPRISE}:costCenter", "cost_center"),
-        (f"{ENTERPRISE}:manager.value", "manager"),
     ),
+    tagline='An app integration with SCIM provisioning: users, deactivation and Group Push.',
+    watch_out='Set "Unique identifier field for users" to userName: Okta finds and links existing accounts by it, and a different field makes it create duplicates.',
+    quiet_tips=(
+        'Okta sends nothing until you act: click Test Connector Configuration on Provisioning > Integration, or assign a user on the Assignments tab.',
+        'If the test says the credentials are invalid, check that Authentication Mode is HTTP Header and that the Authorization field holds only the token.',
+    ),
+    probes=(ConnectionProbe("GET", "Users", (("startIndex", "1"), ("count", "2"))),),
 )

@@ -7,8 +7,8 @@ inferred: verify them against a live tenant.
 from __future__ import annotations
 
 from scim.idp.base import (
-    ENTERPRISE,
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -16,7 +16,6 @@ from scim.idp.base import (
     SetupField,
     SetupStep,
     credentials_step,
-    mappings,
 )
 from scim.quirks import Quirk
 
@@ -113,15 +112,11 @@ PROFILE = IdpProfile(
             "(Users or Roles) and, for groups, add a Rule that maps roles or groups to this app's groups.",
         ),
     ),
-    default_mappings=mappings(
-        ("userName", "user_name"),
-        ("externalId", "external_id"),
-        ("emails", "email"),
-        ("name.givenName", "given_name"),
-        ("name.familyName", "family_name"),
-        ("displayName", "display_name"),
-        ("title", "title"),
-        (f"{ENTERPRISE}:department", "department"),
-        (f"{ENTERPRISE}:manager.value", "manager"),  # manager.managerId arrives normalised to value
+    tagline='The SCIM Provisioner with SAML (SCIM v2 Enterprise) connector.',
+    watch_out='On the Provisioning tab untick "Require admin approval before this action is performed" for create, update and delete: otherwise every change waits silently in a pending queue.',
+    quiet_tips=(
+        'Clicking Enable under API Connection on the Configuration tab sends the first request.',
+        'Nothing arrives after assigning users? Look for provisioning tasks waiting for approval under Users > Provisioning.',
     ),
+    probes=(ConnectionProbe("GET", "Users", filter_pattern=r'userName eq ".*"'),),
 )

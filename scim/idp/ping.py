@@ -6,8 +6,8 @@ Confidence: low-medium (Ping's connector settings reference; request shapes part
 from __future__ import annotations
 
 from scim.idp.base import (
-    ENTERPRISE,
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -15,7 +15,6 @@ from scim.idp.base import (
     SetupField,
     SetupStep,
     credentials_step,
-    mappings,
 )
 
 BEHAVIOUR = Behaviour(
@@ -85,16 +84,11 @@ PROFILE = IdpProfile(
             "connection or channel.",
         ),
     ),
-    default_mappings=mappings(
-        ("userName", "user_name"),
-        ("externalId", "external_id"),
-        ("emails", "email"),
-        ("name.givenName", "given_name"),
-        ("name.familyName", "family_name"),
-        ("displayName", "display_name"),
-        ("title", "title"),
-        (f"{ENTERPRISE}:department", "department"),
-        (f"{ENTERPRISE}:employeeNumber", "employee_number"),
-        (f"{ENTERPRISE}:manager.value", "manager"),
+    tagline='PingOne outbound provisioning or the PingFederate SCIM Provisioner.',
+    watch_out='PingOne sends nothing until both the provisioning connection and its rule are Active: switch on both toggles.',
+    quiet_tips=(
+        "Test Connection on the connection's Authentication step sends the first request.",
+        "Requests start only when the connection and the rule are both Active and the rule's filter matches someone.",
     ),
+    probes=(ConnectionProbe("GET", "Users"),),
 )

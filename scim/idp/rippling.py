@@ -6,8 +6,8 @@ Confidence: low-medium (SP setup guides). Its traffic depends on the feature box
 from __future__ import annotations
 
 from scim.idp.base import (
-    ENTERPRISE,
     Behaviour,
+    ConnectionProbe,
     Deprovision,
     IdpProfile,
     Paging,
@@ -15,7 +15,6 @@ from scim.idp.base import (
     SetupField,
     SetupStep,
     credentials_step,
-    mappings,
 )
 
 BEHAVIOUR = Behaviour(
@@ -77,13 +76,11 @@ PROFILE = IdpProfile(
             "Click Test Connection, then match existing accounts or let Rippling create them.",
         ),
     ),
-    default_mappings=mappings(
-        ("userName", "user_name"),
-        ("externalId", "external_id"),
-        ("emails", "email"),
-        ("name.givenName", "given_name"),
-        ("name.familyName", "family_name"),
-        ("displayName", "display_name"),
-        (f"{ENTERPRISE}:employeeNumber", "employee_number"),
+    tagline='A Custom App with User Management via SCIM.',
+    watch_out='Tick exactly the features listed in step 2 (groups, pagination, create and delete groups, PATCH for groups): Rippling decides which requests it sends from those boxes.',
+    quiet_tips=(
+        "Test Connection in the custom app's SCIM settings sends the first request.",
+        'Only people matched by the App Access Rules are sent: check the rules if nothing arrives.',
     ),
+    probes=(ConnectionProbe("GET", "ServiceProviderConfig"),),
 )

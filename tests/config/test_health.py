@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from config.health import (
-    DEGRADED_AFTER_FAILURES,
-    HEARTBEAT_KEY,
-    PERIODIC_KEY,
-    record_heartbeat,
-    record_periodic_run,
-)
-from config.metrics import EVENTS_PENDING, PREFIX, SCIM_REQUESTS, redis_client
+from observability.heartbeat import HEARTBEAT_KEY, record_heartbeat
+from observability.metrics import EVENTS_PENDING, PREFIX, SCIM_REQUESTS, redis_client
+from observability.periodic import DEGRADED_AFTER_FAILURES, PERIODIC_KEY, record_periodic_run
 
 pytestmark = pytest.mark.django_db
 TOKEN = "test-operations-token"
@@ -110,7 +105,7 @@ def test_made_up_methods_and_statuses_do_not_grow_the_metrics(scim):
 
 
 def test_code_defined_label_values_are_capped_per_label(scim):
-    from config.metrics import HANDLER_FAILURES, MAX_CODE_VALUES
+    from observability.metrics import HANDLER_FAILURES, MAX_CODE_VALUES
 
     redis_client().delete(PREFIX + HANDLER_FAILURES.name)
     for i in range(MAX_CODE_VALUES + 50):

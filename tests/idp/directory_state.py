@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from directory.models import DirectoryGroup, DirectoryUser, GroupRoleMapping, Membership, Role, RoleGrant
-from provisioning.outbox import Actor
-from provisioning.roles import recompute_roles
-from provisioning.tenancy import TenantRef
+from directory.roles import recompute_roles
+from outbox.append import Actor
+from tenants.context import TenantRef
 from tenants.models import Tenant
 
 

@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scim.models import RequestLog
 from scim.quirks import Quirk
+from scim_api.models import RequestLog
 from tests.support.scim_client import Response, ScimClient
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"

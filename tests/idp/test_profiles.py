@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from directory.mapping import APP_FIELDS, map_user
-from directory.mapping_store import profile_defaults
+from directory.attribute_mappings import profile_defaults
+from directory.mapping import APP_FIELDS_BY_KEY, COMMON_MAPPING, map_user
 from scim.filter import AttrPath, parse_patch_path
 from scim.idp import PROFILES, get_profile
 from scim.idp.base import Behaviour, Deprovision, IdpProfile
@@ -37,12 +37,18 @@ def test_setup_steps_ask_the_admin_to_paste_both_the_url_and_the_token(key: str)
 
 @pytest.mark.parametrize("key", KEYS)
 def test_default_mappings_name_real_scim_attributes_and_app_fields(key: str) -> None:
-    for mapping in PROFILES[key].default_mappings:
-        assert mapping.app_field in APP_FIELDS, mapping
-        parsed = parse_patch_path(mapping.scim_path)
+    for app_field, scim_path in profile_defaults(key).items():
+        assert app_field in APP_FIELDS_BY_KEY, app_field
+        parsed = parse_patch_path(scim_path)
         sub = parsed.sub_attr or parsed.attr.sub_attr
         resolved = resolve_path(USER, AttrPath(parsed.attr.urn, parsed.attr.attr, sub))
-        assert resolved.attribute.mutability != "readOnly", mapping
+        assert resolved.attribute.mutability != "readOnly", (app_field, scim_path)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_profiles_list_only_what_differs_from_the_common_mapping(key: str) -> None:
+    for override in PROFILES[key].mapping_overrides:
+        assert COMMON_MAPPING[override.app_field] != override.scim_path, override
 
 
 @pytest.mark.parametrize("key", KEYS)

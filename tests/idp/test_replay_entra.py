@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from directory.models import DirectoryUser
-from scim.models import RequestLog
 from scim.quirks import Quirk
+from scim_api.models import RequestLog
 from tests.idp.directory_state import directory_state, map_group_to_role, recompute_roles_as_handler
 from tests.idp.replay import ABSENT, Step, Trace, client_for, one_of, replay
 from tests.support.scim_client import ENTERPRISE, GROUP_SCHEMA, PATCH_OP, USER_SCHEMA
@@ -112,6 +112,11 @@ DEPROVISION = _trace(
          quirks=(Quirk.MEMBER_REMOVE_VALUE_LIST,)),
     Step("group_after_removal", "GET", "/Groups/{group_id}",
          expect={"displayName": "Engineering-renamed", "members.0.value": "{manager_id}", "members.1": ABSENT}),
+    # Seen in real Entra traffic (Captain-P-Goldfish/SCIM-SDK#686, apache/directory-scimple#1242): the
+    # manager as its bare id, with the full extension URN as the path.
+    Step("set_manager_bare_id", "PATCH", "/Users/{user_id}",
+         body=_patch({"op": "Add", "path": f"{ENTERPRISE}:manager", "value": "{manager_id}"}),
+         expect={f"{ENTERPRISE}.manager.value": "{manager_id}"}, quirks=(Quirk.BARE_ID_FOR_REFERENCE,)),
     Step("remove_manager_by_filter", "PATCH", "/Users/{user_id}",
          body=_patch({"op": "remove", "path": 'manager[value eq "{manager_id}"]'}),
          expect={f"{ENTERPRISE}.manager": ABSENT},
@@ -279,6 +284,27 @@ def test_entra_manager_as_list_sets_manager(entra):
     assert Quirk.LIST_FOR_SINGLE_VALUED.value in _last_quirks()
     user = DirectoryUser.objects.get(user_name=USER)
     assert str(user.manager_id) == run.variables["manager_id"]
+
+
+def test_entra_manager_as_bare_id_sets_manager(entra):
+    run = replay(entra, LIFECYCLE.only("create_user", "create_manager", "set_manager_bare_id"))
+    assert Quirk.BARE_ID_FOR_REFERENCE.value in _last_quirks()
+    user = DirectoryUser.objects.get(user_name=USER)
+    assert str(user.manager_id) == run.variables["manager_id"]
+
+
+def test_entra_manager_as_bare_id_inside_the_extension_on_create(entra):
+    manager = entra.create_user("boss@contoso.com")
+    body = {
+        "schemas": [USER_SCHEMA, ENTERPRISE],
+        "userName": "report@contoso.com",
+        ENTERPRISE: {"employeeNumber": "7", "manager": manager["id"]},
+    }
+    r = entra.post("/Users", body)
+    assert r.status == 201, r.body
+    assert r[ENTERPRISE]["manager"] == {"value": manager["id"]}
+    assert Quirk.BARE_ID_FOR_REFERENCE.value in _last_quirks()
+    assert str(DirectoryUser.objects.get(user_name="report@contoso.com").manager_id) == manager["id"]
 
 
 def test_entra_manager_value_filter_removes_manager(entra):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from scim.models import RequestLog
 from scim.quirks import Quirk
+from scim_api.models import RequestLog
 from tests.idp.directory_state import directory_state, map_group_to_role, recompute_roles_as_handler
 from tests.idp.replay import ABSENT, Step, Trace, client_for, one_of, replay
 from tests.support.scim_client import GROUP_SCHEMA, PATCH_OP, USER_SCHEMA

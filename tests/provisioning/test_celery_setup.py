@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import Celery
 
-from provisioning import celery_setup, dispatch
+from outbox import queues
+from provisioning import celery_setup
 
 
 def test_configure_installs_queues_routes_and_the_beat_schedule(settings):
@@ -17,19 +18,20 @@ def test_configure_installs_queues_routes_and_the_beat_schedule(settings):
     assert schedule["sweep-outbox-and-webhook-retries"]["schedule"] == 7.0
     assert {entry["task"] for entry in schedule.values()} == {
         "provisioning.sweep_outbox",
-        "provisioning.check_error_rates",
+        "scim.check_error_rates",
         "provisioning.check_expiring_tokens",
         "provisioning.expire_agents",
         "provisioning.worker_heartbeat",
     }
-    assert {q.name for q in app.conf.task_queues} == {"celery", dispatch.EVENTS_QUEUE, dispatch.OUTBOUND_QUEUE}
-    assert app.conf.task_routes[dispatch.DISPATCH_TASK] == {"queue": dispatch.EVENTS_QUEUE}
+    assert {q.name for q in app.conf.task_queues} == {"celery", queues.EVENTS_QUEUE, queues.OUTBOUND_QUEUE}
+    assert app.conf.task_routes[queues.DISPATCH_TASK] == {"queue": queues.EVENTS_QUEUE}
     assert app.conf.task_acks_late is True
 
 
 def test_every_scheduled_task_is_registered():
     from config.celery import app
-    from provisioning import tasks  # noqa: F401  (registers the tasks)
+
+    app.loader.import_default_modules()  # what a worker does at start: autodiscovers every app's tasks
 
     names = {entry["task"] for entry in celery_setup.beat_schedule(5).values()}
     assert names <= set(app.tasks)

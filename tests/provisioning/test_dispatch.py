@@ -12,11 +12,12 @@ from django.db import connection
 from django.utils import timezone
 
 from config.database import libpq_url
-from provisioning import dispatcher
-from provisioning.event_types import EventType
+from outbox.event_types import EventType
+from outbox.models import Event
+from provisioning import drain as pipeline
 from provisioning.handlers import HandlerContext, register, unregister
-from provisioning.models import Event, HandlerRun, Notification, OutboundEmail
-from provisioning.tenancy import tenant_schema
+from provisioning.models import HandlerRun, Notification, OutboundEmail
+from tenants.context import tenant_schema
 from tests.provisioning.support import drain, make_user
 
 pytestmark = pytest.mark.django_db
@@ -64,8 +65,8 @@ def test_failing_handler_stops_the_tenant_queue_at_that_event_and_backs_off(acme
     with tenant_schema(bravo):
         make_user("x@bravo.test")
 
-    result = dispatcher.dispatch_tenant(acme.schema_name)
-    bravo_result = dispatcher.dispatch_tenant(bravo.schema_name)
+    result = pipeline.dispatch_tenant(acme.schema_name)
+    bravo_result = pipeline.dispatch_tenant(bravo.schema_name)
 
     assert result.failed_seq is not None and result.failed_now and result.retry_in == pytest.approx(1.0)
     with tenant_schema(acme):
@@ -78,7 +79,7 @@ def test_failing_handler_stops_the_tenant_queue_at_that_event_and_backs_off(acme
     assert bravo_result.handled >= 1 and bravo_result.failed_seq is None  # other tenants continue
 
     # While backing off, a dispatch does nothing (and is not counted as a new failure).
-    again = dispatcher.dispatch_tenant(acme.schema_name)
+    again = pipeline.dispatch_tenant(acme.schema_name)
     assert again.handled == 0 and again.failed_seq == result.failed_seq and not again.failed_now
 
     # The downstream recovers; after the backoff the queue resumes from the failed event, in order.
@@ -94,10 +95,10 @@ def test_failing_handler_stops_the_tenant_queue_at_that_event_and_backs_off(acme
 
 
 def test_backoff_grows_exponentially_up_to_the_cap():
-    from provisioning.conf import pipeline_config
+    from provisioning.tunables import pipeline_config
 
     conf = pipeline_config()
-    delays = [dispatcher.handler_retry_seconds(n, conf) for n in (1, 2, 3, 4, 20)]
+    delays = [pipeline.handler_retry_seconds(n, conf) for n in (1, 2, 3, 4, 20)]
     assert delays[:4] == [1.0, 2.0, 4.0, 8.0]
     assert delays[4] == conf.handler_retry_cap
 
@@ -111,7 +112,7 @@ def test_a_stuck_event_raises_one_admin_alert(acme, recorder, settings, mailoutb
     for _ in range(3):
         with tenant_schema(acme):
             Event.objects.filter(handled_at__isnull=True).update(retry_at=None)
-        dispatcher.dispatch_tenant(acme.schema_name)
+        pipeline.dispatch_tenant(acme.schema_name)
     with tenant_schema(acme):
         alerts = list(Notification.objects.filter(kind=Notification.Kind.PIPELINE_STUCK))
     assert len(alerts) == 1 and "paused at event" in alerts[0].title
@@ -128,7 +129,7 @@ def test_redelivered_event_skips_handlers_that_already_ran(acme, mailoutbox):
         runs_before = set(HandlerRun.objects.filter(seq=created.seq).values_list("handler", flat=True))
         events_before = Event.objects.count()
         Event.objects.filter(seq=created.seq).update(handled_at=None)
-        outcome = dispatcher.process_event(acme, Event.objects.get(seq=created.seq))
+        outcome = pipeline.process_event(acme, Event.objects.get(seq=created.seq))
         assert outcome.ok
         assert set(HandlerRun.objects.filter(seq=created.seq).values_list("handler", flat=True)) == runs_before
         assert {"welcome_email", "role_recompute", "webhook_fanout"} <= runs_before
@@ -143,7 +144,7 @@ def test_unknown_event_type_blocks_the_queue_instead_of_skipping(acme):
         drain(acme)
         seq = max(Event.objects.values_list("seq", flat=True)) + 1
         Event.objects.create(seq=seq, type="user.teleported", actor="system:test", payload={})
-    result = dispatcher.dispatch_tenant(acme.schema_name)
+    result = pipeline.dispatch_tenant(acme.schema_name)
     assert result.failed_seq == seq
     with tenant_schema(acme):
         assert "unknown event type" in Event.objects.get(seq=seq).last_error
@@ -155,15 +156,15 @@ def test_only_one_dispatcher_runs_per_tenant(acme):
     other = psycopg.connect(libpq_url(connection.settings_dict), autocommit=True)
     try:
         other.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [f"rollcall.dispatch:{acme.schema_name}"])
-        result = dispatcher.dispatch_tenant(acme.schema_name)
+        result = pipeline.dispatch_tenant(acme.schema_name)
         assert result.locked_out and result.handled == 0
     finally:
         other.close()
-    assert dispatcher.dispatch_tenant(acme.schema_name).handled >= 1
+    assert pipeline.dispatch_tenant(acme.schema_name).handled >= 1
 
 
 def test_dispatch_of_an_unknown_schema_does_nothing():
-    result = dispatcher.dispatch_tenant("t_does_not_exist")
+    result = pipeline.dispatch_tenant("t_does_not_exist")
     assert result.handled == 0 and result.failed_seq is None
 
 
@@ -184,11 +185,11 @@ def test_a_failing_handler_rolls_back_every_effect_of_its_event(acme, mailoutbox
 
     try:
         with tenant_schema(acme):
-            from provisioning import webhooks
+            from provisioning.webhooks import endpoints
 
-            webhooks.create_endpoint(url="https://hooks.example.com/x")
+            endpoints.create_endpoint(url="https://hooks.example.com/x")
             make_user("ada@acme.test")
-        result = dispatcher.dispatch_tenant(acme.schema_name)
+        result = pipeline.dispatch_tenant(acme.schema_name)
         with tenant_schema(acme):
             from provisioning.models import WebhookDelivery
 
@@ -209,13 +210,14 @@ def test_a_failing_handler_rolls_back_every_effect_of_its_event(acme, mailoutbox
 def test_a_locked_out_wake_up_is_republished_by_the_holder(acme, broker):
     """A task that finds the tenant locked raises the "missed" flag; the holder re-publishes after
     unlocking, behind other tenants' work, instead of looping on this tenant."""
-    from provisioning import dispatch
+    from outbox import queues
+    from provisioning import wakeups
 
     with tenant_schema(acme):
         make_user("late@acme.test")
-    dispatch.flag_missed_dispatch(acme.schema_name)  # as a locked-out task would have
-    result = dispatcher.dispatch_tenant(acme.schema_name)
+    wakeups.flag_missed_dispatch(acme.schema_name)  # as a locked-out task would have
+    result = pipeline.dispatch_tenant(acme.schema_name)
     assert result.handled >= 1
-    queued = broker.client().lrange(dispatch.EVENTS_QUEUE, 0, -1)
-    assert len(queued) == 1 and json.loads(queued[0])["headers"]["task"] == dispatch.DISPATCH_TASK
-    assert not dispatch.take_missed_dispatch(acme.schema_name)  # consumed
+    queued = broker.client().lrange(queues.EVENTS_QUEUE, 0, -1)
+    assert len(queued) == 1 and json.loads(queued[0])["headers"]["task"] == queues.DISPATCH_TASK
+    assert not wakeups.take_missed_dispatch(acme.schema_name)  # consumed

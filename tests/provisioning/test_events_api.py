@@ -6,9 +6,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from outbox.models import Event
 from provisioning.api import decode_cursor, encode_cursor
-from provisioning.models import Event
-from provisioning.tenancy import tenant_schema
+from tenants.context import tenant_schema
 from tenants.models import ApiKey, Tenant
 from tenants.services import create_api_key
 from tests.provisioning.support import make_user

@@ -8,9 +8,8 @@ import pytest
 from django.utils import timezone
 
 from provisioning.models import Notification
-from provisioning.notifications import check_error_rate, check_expiring_tokens, raise_notification
-from provisioning.tenancy import TenantRef, tenant_schema
-from scim.models import RequestLog
+from provisioning.notifications import check_expiring_tokens, raise_notification
+from tenants.context import TenantRef, tenant_schema
 from tenants.models import ScimConnection, ScimToken, Tenant
 from tenants.services import create_connection, rotate_token
 from tests.provisioning.support import drain, make_group, map_group, send_mail
@@ -66,46 +65,6 @@ def test_repeated_notification_is_bumped_not_duplicated_and_emailed_after_cooldo
         note.refresh_from_db()
     send_mail(acme_admins)
     assert len(mailoutbox) == 2 and note.read_at is None and note.occurrences == 4
-
-
-def _log(status: int, n: int, ago: timedelta = timedelta(seconds=30)) -> None:
-    RequestLog.objects.bulk_create(
-        RequestLog(
-            request_id=f"r{status}{i}",
-            connection_id="c",
-            idp="okta",
-            method="PATCH",
-            path="/Users/x",
-            status=status,
-            latency_ms=3.0,
-            received_at=timezone.now() - ago,
-        )
-        for i in range(n)
-    )
-
-
-def test_error_rate_spike_is_detected_from_the_request_log(acme_admins, bravo, mailoutbox):
-    with tenant_schema(acme_admins):
-        _log(200, 10)
-        _log(400, 15)
-        _log(500, 50, ago=timedelta(minutes=30))  # outside the 5-minute window
-        note = check_error_rate(acme_admins)
-        assert note is not None and note.kind == Notification.Kind.ERROR_RATE_SPIKE
-        assert note.data == {"total": 25, "errors": 15, "window_seconds": 300}
-        again = check_error_rate(acme_admins)
-        assert again is not None and again.occurrences == 2  # deduplicated
-    send_mail(acme_admins)
-    assert len(mailoutbox) == 1
-    with tenant_schema(bravo):
-        _log(200, 30)
-        _log(404, 2)
-        assert check_error_rate(bravo) is None
-
-
-def test_too_few_requests_never_count_as_a_spike(acme_admins):
-    with tenant_schema(acme_admins):
-        _log(500, 5)
-        assert check_error_rate(acme_admins) is None
 
 
 def test_expiring_token_warns_once_but_not_while_it_is_being_rotated_out(acme_admins, tenant_b, mailoutbox):

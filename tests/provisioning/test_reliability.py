@@ -23,18 +23,15 @@ from django.core.management import call_command
 from django.db import connection
 
 from config.database import libpq_url
-from provisioning import dispatch, signing, webhooks
-from provisioning.event_types import EventType
+from directory.models import OffboardingRecord
+from outbox import queues, relay
+from outbox.event_types import EventType
+from outbox.models import Event
+from provisioning import wakeups
 from provisioning.handlers import handlers_for
-from provisioning.models import (
-    Event,
-    HandlerRun,
-    Notification,
-    OffboardingRecord,
-    OutboundEmail,
-    WebhookDelivery,
-)
-from provisioning.tenancy import TenantRef, tenant_schema
+from provisioning.models import HandlerRun, Notification, OutboundEmail, WebhookDelivery
+from provisioning.webhooks import endpoints, signing
+from tenants.context import TenantRef, tenant_schema
 from tests.provisioning.infra import RedisServer, Worker, wait_for, webhook_receiver
 from tests.provisioning.support import (
     change_members,
@@ -209,7 +206,7 @@ def test_the_same_event_delivered_twice_takes_effect_once(broker, shared_worker,
     tenant = TenantRef.of(ensure_tenant("twice", "Twice Inc"))
     with webhook_receiver() as receiver:
         with tenant_schema(tenant):
-            webhooks.create_endpoint(url=receiver.on("/h"))
+            endpoints.create_endpoint(url=receiver.on("/h"))
             user = make_user("once@twice.test")
         wait_for(lambda: all_handled(tenant), timeout=WAIT, what="user.created")
         wait_for(lambda: receiver.hits("/h"), timeout=WAIT, what="the webhook")
@@ -219,9 +216,9 @@ def test_the_same_event_delivered_twice_takes_effect_once(broker, shared_worker,
             # A redelivery that raced the handled mark, twice, plus a duplicated send task.
             Event.objects.filter(seq=created.seq).update(handled_at=None)
         for _ in range(2):
-            assert dispatch.schedule_dispatch(tenant.schema_name)
-            assert dispatch.publish(
-                dispatch.SEND_OUTBOUND_TASK, [tenant.schema_name, [delivery.pk]], queue=dispatch.OUTBOUND_QUEUE
+            assert wakeups.schedule_dispatch(tenant.schema_name)
+            assert relay.publish(
+                queues.SEND_OUTBOUND_TASK, [tenant.schema_name, [delivery.pk]], queue=queues.OUTBOUND_QUEUE
             )
         wait_for(lambda: all_handled(tenant), timeout=WAIT, what="the redelivered event")
         time.sleep(0.5)  # let the duplicate send tasks run
@@ -239,8 +236,8 @@ def test_webhooks_retry_until_success_and_dead_letters_can_be_replayed(broker, s
     tenant = TenantRef.of(ensure_tenant("hooks", "Hooks Inc"))
     with webhook_receiver() as receiver:
         with tenant_schema(tenant):
-            flaky = webhooks.create_endpoint(url=receiver.on("/flaky", 500, 500))
-            down = webhooks.create_endpoint(url=receiver.on("/down", then=500))
+            flaky = endpoints.create_endpoint(url=receiver.on("/flaky", 500, 500))
+            down = endpoints.create_endpoint(url=receiver.on("/down", then=500))
             make_user("ada@hooks.test")
 
         def status_of(endpoint) -> str | None:

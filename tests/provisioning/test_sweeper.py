@@ -8,10 +8,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from provisioning import dispatch, sweeper, webhooks
-from provisioning.models import Event, WebhookDelivery
-from provisioning.tenancy import tenant_schema
-from tests.provisioning.support import drain, make_user, max_queries
+from outbox import queues
+from outbox.models import Event
+from provisioning import sweeper
+from provisioning.models import WebhookDelivery
+from provisioning.webhooks import endpoints
+from tenants.context import tenant_schema
+from tests.provisioning.support import count_queries, drain, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -34,11 +37,12 @@ def test_scan_reports_pending_ready_and_due_per_tenant(acme, bravo):
     with tenant_schema(bravo):
         make_user("x@bravo.test")
         drain(bravo)
-        webhooks.create_endpoint(url="https://hooks.example.com/x")
+        endpoints.create_endpoint(url="https://hooks.example.com/x")
         make_user("y@bravo.test")
         drain(bravo)
         WebhookDelivery.objects.update(status=WebhookDelivery.Status.RETRYING, next_attempt_at=timezone.now())
-    with max_queries(3):  # one probe (inside the test's transaction: plus a savepoint and its release)
+    # one probe (inside the test's transaction: plus a savepoint and its release)
+    with count_queries(at_most=3, include_search_path=False):
         found = {b.schema_name: b for b in sweeper.scan_backlogs([acme.schema_name, bravo.schema_name])}
     assert (found[acme.schema_name].pending, found[acme.schema_name].ready) == (2, True)
     assert found[acme.schema_name].webhooks_due is False
@@ -61,9 +65,9 @@ def test_sweep_dispatches_only_ready_tenants_with_pending_events(acme, bravo, br
         drain(bravo)
     report = sweeper.sweep()
     assert report.dispatched == [acme.schema_name]
-    assert _queued_tasks(broker, dispatch.EVENTS_QUEUE) == [(dispatch.DISPATCH_TASK, [acme.schema_name])]
+    assert _queued_tasks(broker, queues.EVENTS_QUEUE) == [(queues.DISPATCH_TASK, [acme.schema_name])]
     sweeper.sweep()  # coalesced: the first request is still pending
-    assert len(_queued_tasks(broker, dispatch.EVENTS_QUEUE)) == 1
+    assert len(_queued_tasks(broker, queues.EVENTS_QUEUE)) == 1
 
 
 def test_a_tenant_without_a_schema_does_not_stop_the_sweep_for_the_others(acme, bravo, broker):

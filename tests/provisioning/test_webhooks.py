@@ -14,11 +14,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from provisioning import signing, webhooks
-from provisioning.conf import pipeline_config
-from provisioning.event_types import EventType
-from provisioning.models import Event, Notification, WebhookDelivery, WebhookEndpoint
-from provisioning.tenancy import tenant_schema
+from outbox.event_types import EventType
+from outbox.models import Event
+from provisioning.models import Notification, WebhookDelivery, WebhookEndpoint
+from provisioning.tunables import pipeline_config
+from provisioning.webhooks import delivery as sending
+from provisioning.webhooks import endpoints, replay, signing
+from tenants.context import tenant_schema
 from tests.provisioning.support import drain, make_user, webhook_receiver
 
 pytestmark = pytest.mark.django_db
@@ -53,10 +55,10 @@ def due_now(tenant) -> None:
 
 def test_handled_event_is_posted_signed_with_ids_in_headers(acme):
     with webhook_receiver() as receiver, tenant_schema(acme):
-        created = webhooks.create_endpoint(url=receiver.on("/hooks"))
+        created = endpoints.create_endpoint(url=receiver.on("/hooks"))
         user = make_user("ada@acme.test")
         drain(acme)
-        report = webhooks.deliver(acme)
+        report = sending.deliver(acme)
         (hit,) = receiver.hits("/hooks")
         event = Event.objects.get(type=EventType.USER_CREATED)
     assert report.succeeded >= 1
@@ -80,7 +82,7 @@ def test_handled_event_is_posted_signed_with_ids_in_headers(acme):
 
 def test_the_signing_secret_is_not_stored(acme):
     with tenant_schema(acme):
-        created = webhooks.create_endpoint(url="https://hooks.example.com/rollcall")
+        created = endpoints.create_endpoint(url="https://hooks.example.com/rollcall")
         row = WebhookEndpoint.objects.filter(id=created.endpoint.id).values()[0]
     assert created.secret.startswith("whsec_")
     assert created.secret not in json.dumps(row, default=str)
@@ -89,11 +91,11 @@ def test_the_signing_secret_is_not_stored(acme):
 
 def test_endpoint_event_type_filter_decides_which_events_fan_out(acme):
     with tenant_schema(acme):
-        everything = webhooks.create_endpoint(url="https://a.example.com/h").endpoint
-        offboarding = webhooks.create_endpoint(
+        everything = endpoints.create_endpoint(url="https://a.example.com/h").endpoint
+        offboarding = endpoints.create_endpoint(
             url="https://b.example.com/h", event_types=["user.deactivated", "user.access_revoked"]
         ).endpoint
-        webhooks.update_endpoint(endpoint_id=webhooks.create_endpoint(url="https://c.example.com/h").endpoint.id, active=False)
+        endpoints.update_endpoint(endpoint_id=endpoints.create_endpoint(url="https://c.example.com/h").endpoint.id, active=False)
         make_user("ada@acme.test")
         drain(acme)
         by_endpoint = {
@@ -108,20 +110,20 @@ def test_endpoint_event_type_filter_decides_which_events_fan_out(acme):
 def test_unknown_event_types_and_bad_urls_are_refused(acme, settings):
     settings.ROLLCALL_WEBHOOK_ALLOW_PRIVATE = False
     with tenant_schema(acme):
-        with pytest.raises(webhooks.WebhookError, match="unknown event type"):
-            webhooks.create_endpoint(url="https://a.example.com/h", event_types=["user.exploded"])
+        with pytest.raises(endpoints.WebhookError, match="unknown event type"):
+            endpoints.create_endpoint(url="https://a.example.com/h", event_types=["user.exploded"])
         for url in ("ftp://a.example.com/h", "http://127.0.0.1:9/h", "http://localhost/h", "https://u:p@a.example.com/"):
-            with pytest.raises(webhooks.WebhookError):
-                webhooks.create_endpoint(url=url)
+            with pytest.raises(endpoints.WebhookError):
+                endpoints.create_endpoint(url=url)
 
 
 def test_private_destinations_are_refused_at_send_time_unless_allowed(acme, settings):
     with webhook_receiver() as receiver, tenant_schema(acme):
-        webhooks.create_endpoint(url=receiver.on("/h"))
+        endpoints.create_endpoint(url=receiver.on("/h"))
         make_user("ada@acme.test")
         drain(acme)
         settings.ROLLCALL_WEBHOOK_ALLOW_PRIVATE = False
-        report = webhooks.deliver(acme)
+        report = sending.deliver(acme)
         delivery = WebhookDelivery.objects.get()
     assert report.failed == 1 and receiver.received == []
     assert "private or local address" in delivery.last_error
@@ -129,16 +131,16 @@ def test_private_destinations_are_refused_at_send_time_unless_allowed(acme, sett
 
 def test_failing_endpoint_is_retried_with_backoff_and_then_succeeds(acme):
     with webhook_receiver() as receiver, tenant_schema(acme):
-        webhooks.create_endpoint(url=receiver.on("/flaky", 500, 503))
+        endpoints.create_endpoint(url=receiver.on("/flaky", 500, 503))
         make_user("ada@acme.test")
         drain(acme)
-        first = webhooks.deliver(acme)
+        first = sending.deliver(acme)
         delivery = WebhookDelivery.objects.get()
         assert first.failed == 1 and delivery.status == Status.RETRYING and delivery.last_status_code == 500
         assert first.retry_in is not None and 0.005 <= first.retry_in <= 0.01
         for _ in range(3):
             due_now(acme)
-            webhooks.deliver(acme)
+            sending.deliver(acme)
         delivery.refresh_from_db()
         assert delivery.status == Status.SUCCEEDED and delivery.attempts == 3
         assert [a.status_code for a in delivery.attempt_log.order_by("id")] == [500, 503, 200]
@@ -154,21 +156,21 @@ def test_permanently_failing_endpoint_dead_letters_alerts_and_can_be_replayed(ac
     Tenant.objects.filter(id=acme.id).update(settings={"admin_emails": ["it@acme.test"]})
     with webhook_receiver() as receiver, tenant_schema(acme):
         url = receiver.on("/down", then=500)
-        endpoint = webhooks.create_endpoint(url=url).endpoint
+        endpoint = endpoints.create_endpoint(url=url).endpoint
         make_user("ada@acme.test")
         drain(acme)
         for _ in range(3):
             due_now(acme)
-            webhooks.deliver(acme)
+            sending.deliver(acme)
         delivery = WebhookDelivery.objects.get()
         assert delivery.status == Status.DEAD and delivery.attempts == 3 and delivery.dead_at
         kinds = set(Notification.objects.values_list("dedupe_key", flat=True))
         assert {f"webhook_failing:{endpoint.id}", f"webhook_dead:{endpoint.id}"} <= kinds
-        assert webhooks.deliver(acme).claimed == 0  # dead letters are not retried on their own
+        assert sending.deliver(acme).claimed == 0  # dead letters are not retried on their own
 
         receiver.on("/down", then=200)
-        webhooks.replay_delivery(tenant=acme, delivery_id=delivery.pk)
-        assert webhooks.deliver(acme).succeeded == 1
+        replay.replay_delivery(tenant=acme, delivery_id=delivery.pk)
+        assert sending.deliver(acme).succeeded == 1
         delivery.refresh_from_db()
         assert delivery.status == Status.SUCCEEDED and delivery.replays == 1 and delivery.total_attempts == 4
 
@@ -179,25 +181,25 @@ def test_bulk_replay_by_seq_window_resends_and_backfills_a_new_endpoint(acme):
             make_user(f"u{i}@acme.test")
         drain(acme)
         seqs = list(Event.objects.filter(type="user.created").order_by("seq").values_list("seq", flat=True))
-        late = webhooks.create_endpoint(url=receiver.on("/late"), event_types=["user.created"]).endpoint
+        late = endpoints.create_endpoint(url=receiver.on("/late"), event_types=["user.created"]).endpoint
         assert WebhookDelivery.objects.count() == 0  # created after the events: nothing yet
-        count = webhooks.replay_deliveries(tenant=acme, endpoint_id=late.id, seq_from=seqs[1], seq_to=seqs[2])
+        count = replay.replay_deliveries(tenant=acme, endpoint_id=late.id, seq_from=seqs[1], seq_to=seqs[2])
         assert count == 2
-        webhooks.deliver(acme)
+        sending.deliver(acme)
         assert sorted(h.json["seq"] for h in receiver.hits("/late")) == seqs[1:3]
-        again = webhooks.replay_deliveries(tenant=acme, endpoint_id=late.id, since=timezone.now() - timedelta(hours=1))
+        again = replay.replay_deliveries(tenant=acme, endpoint_id=late.id, since=timezone.now() - timedelta(hours=1))
         assert again == 4  # two re-sent, two backfilled
-        webhooks.deliver(acme)
+        sending.deliver(acme)
     assert len(receiver.hits("/late")) == 6
 
 
 def test_rotated_secret_signs_with_both_during_the_overlap(acme):
     with webhook_receiver() as receiver, tenant_schema(acme):
-        created = webhooks.create_endpoint(url=receiver.on("/h"))
-        new_secret = webhooks.rotate_secret(endpoint_id=created.endpoint.id)
+        created = endpoints.create_endpoint(url=receiver.on("/h"))
+        new_secret = endpoints.rotate_secret(endpoint_id=created.endpoint.id)
         make_user("ada@acme.test")
         drain(acme)
-        webhooks.deliver(acme)
+        sending.deliver(acme)
     (hit,) = receiver.hits("/h")
     header = hit.headers["Rollcall-Signature"]
     assert header.count("v1=") == 2
@@ -210,7 +212,7 @@ def test_backoff_is_exponential_with_jitter_and_capped():
     rng = random.Random(7)
     base, cap = conf.webhook_retry_base, conf.webhook_retry_cap
     for attempt in range(1, 30):
-        delay = webhooks.backoff_seconds(attempt, conf, rng)
+        delay = sending.retry_delay(attempt, conf, rng)
         full = min(cap, base * 2 ** (attempt - 1))
         assert full / 2 <= delay <= full
 

@@ -8,8 +8,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from provisioning import webhooks
-from provisioning.tenancy import tenant_schema
+from provisioning.webhooks import endpoints
+from tenants.context import tenant_schema
 from tests.provisioning.support import drain, make_user
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def _call(*args: str) -> str:
 
 def test_list_prints_a_table_and_deliveries_show_the_ids_replay_takes(acme, bravo):
     with tenant_schema(acme):
-        endpoint = webhooks.create_endpoint(url="https://hooks.example.com/a").endpoint
+        endpoint = endpoints.create_endpoint(url="https://hooks.example.com/a").endpoint
         make_user("ada@acme.test")
     drain(acme)
     listed = _call("list", "--tenant", acme.slug)

@@ -6,7 +6,7 @@ import pytest
 
 from directory.models import DirectoryUser
 from provisioning.models import OutboundEmail
-from provisioning.tenancy import tenant_schema
+from tenants.context import tenant_schema
 from tenants.models import Tenant
 from tests.provisioning.support import drain, make_user, set_active
 
@@ -94,7 +94,7 @@ def test_a_mail_server_outage_delays_the_welcome_without_blocking_the_queue(acme
 
     from django.utils import timezone
 
-    from provisioning.models import Event
+    from outbox.models import Event
     from tests.provisioning.support import send_mail
 
     settings.EMAIL_BACKEND = "tests.provisioning.support.RefusingEmailBackend"

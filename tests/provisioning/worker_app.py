@@ -14,8 +14,8 @@ from config.celery import app
 
 django.setup()  # the test handler below imports models; Celery would set Django up only later
 
+from outbox.event_types import EventType  # noqa: E402
 from provisioning.celery_setup import configure  # noqa: E402
-from provisioning.event_types import EventType  # noqa: E402
 from provisioning.handlers import HandlerContext, register  # noqa: E402
 
 configure(app)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.test import Client
 
+from tenants.context import tenant_schema
 from tenants.db import tenant_connection
 from tenants.models import Tenant
 from tenants.services import create_connection
@@ -30,9 +33,13 @@ class Response:
 
 
 class ScimClient:
-    def __init__(self, connection_id: str, token: str, user_agent: str = "rollcall-tests") -> None:
+    """Sends SCIM requests through Django's test client, as an IdP would, and leaves the caller's
+    database schema as it found it. Inspect the tenant's directory inside `with client.in_tenant():`."""
+
+    def __init__(self, connection_id: str, token: str, tenant: Tenant, user_agent: str = "rollcall-tests") -> None:
         self.connection_id = connection_id
         self.token = token
+        self.tenant = tenant
         self.base = f"/scim/v2/{connection_id}"
         self.client = Client()
         self.user_agent = user_agent
@@ -40,7 +47,13 @@ class ScimClient:
     @classmethod
     def for_tenant(cls, tenant: Tenant, idp: str = "generic") -> ScimClient:
         issued = create_connection(tenant=tenant, idp=idp)
-        return cls(issued.connection.id, issued.token)
+        return cls(issued.connection.id, issued.token, tenant)
+
+    @contextmanager
+    def in_tenant(self) -> Iterator[None]:
+        """This client's tenant schema for the block (restored afterwards)."""
+        with tenant_schema(self.tenant):
+            yield
 
     def request(
         self,
@@ -61,14 +74,9 @@ class ScimClient:
         kwargs: dict[str, Any] = {}
         if data is not None:
             kwargs = {"data": data, "content_type": content_type}
+        caller_schema = tenant_connection().schema_name
         response = self.client.generic(method, url, **kwargs, **extra)  # type: ignore[arg-type]
-        # The view returns to the public schema; tests then inspect the tenant's directory.
-
-        from tenants.models import ScimConnection
-
-        conn = ScimConnection.objects.select_related("tenant").filter(pk=self.connection_id).first()
-        if conn is not None:
-            tenant_connection().set_tenant(conn.tenant)
+        tenant_connection().set_schema(caller_schema)  # the view ends in the public schema
         text = response.content.decode() if response.content else ""
         parsed = json.loads(text) if text else None
         return Response(response.status_code, {k: v for k, v in response.items()}, parsed)

@@ -154,9 +154,9 @@ def test_apikey_list_and_revoke(tenant_a, tenant_b):
     ["rollcall_tenant", "rollcall_connection", "rollcall_apikey", "rollcall_webhooks", "rollcall_operator", "rollcall_run"],
 )
 def test_every_subcommand_has_help(command):
-    from django.core.management import load_command_class
+    from django.core.management import get_commands, load_command_class
 
-    parser = load_command_class("tenants" if command != "rollcall_webhooks" else "provisioning", command).create_parser("manage.py", command)
+    parser = load_command_class(get_commands()[command], command).create_parser("manage.py", command)
     import argparse
 
     subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
@@ -169,12 +169,16 @@ def test_every_subcommand_has_help(command):
                     assert arg.help or arg.dest in {"email", "description", "tenant", "json"}, (name, arg.dest)
 
 
-def test_operator_create_bootstrap_and_lost_password(tmp_path):
-    from django.contrib.auth import authenticate
+def _password_works(username: str, password: str) -> bool:
+    from tenants.models import Operator
 
+    return Operator.objects.get(user__username=username).user.check_password(password)
+
+
+def test_operator_create_bootstrap_and_lost_password(tmp_path):
     created = run("rollcall_operator", "create", "--username", "ops-admin", "--json")
     assert created["created"] is True and len(created["password"]) >= 16
-    assert authenticate(username="ops-admin", password=created["password"]) is not None
+    assert _password_works("ops-admin", created["password"])
     again = run("rollcall_operator", "create", "--username", "ops-admin", "--if-missing", "--json")
     assert again == {"username": "ops-admin", "created": False}  # idempotent, password untouched
     with pytest.raises(CommandError, match="already exists"):
@@ -187,19 +191,22 @@ def test_operator_create_bootstrap_and_lost_password(tmp_path):
     secret.write_text("a-long-enough-password-from-a-file\n")
     reset = run("rollcall_operator", "set-password", "--username", "ops-admin", "--password-file", str(secret), "--json")
     assert "password" not in reset  # never echoed when the operator chose it
-    assert authenticate(username="ops-admin", password="a-long-enough-password-from-a-file") is not None
-    assert authenticate(username="ops-admin", password=created["password"]) is None
+    assert _password_works("ops-admin", "a-long-enough-password-from-a-file")
+    assert not _password_works("ops-admin", created["password"])
     with pytest.raises(CommandError, match="unknown operator"):
         call_command("rollcall_operator", "set-password", "--username", "nobody")
-    assert [o["username"] for o in run("rollcall_operator", "list", "--json")["operators"]] == ["ops-admin"]
+    assert [(o["username"], o["role"]) for o in run("rollcall_operator", "list", "--json")["operators"]] == [
+        ("ops-admin", "admin")
+    ]
 
 
 def test_operator_password_reset_can_remove_lost_2fa_devices():
-    from django.contrib.auth import get_user_model
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    run("rollcall_operator", "create", "--username", "lost-phone", "--json")
-    user = get_user_model().objects.get(username="lost-phone")
+    from tenants.models import Operator
+
+    run("rollcall_operator", "create", "--username", "lost-phone", "--role", "support", "--json")
+    user = Operator.objects.get(user__username="lost-phone", role="support").user
     TOTPDevice.objects.create(user=user, name="phone")
     run("rollcall_operator", "set-password", "--username", "lost-phone", "--json")
     assert TOTPDevice.objects.filter(user=user).exists()  # only on request

@@ -42,7 +42,7 @@ def test_clone_copies_seed_rows_and_identity_sequences_continue():
     tenant_connection().set_tenant(tenant)
     from django.db.migrations.recorder import MigrationRecorder
 
-    from provisioning.models import EventCounter
+    from outbox.models import EventCounter
 
     assert EventCounter.objects.get(id=1).value == 0
     applied = MigrationRecorder(connection).applied_migrations()

@@ -18,11 +18,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count, Q
 from django.utils.dateparse import parse_datetime
 
-from provisioning import webhooks
 from provisioning.models import WebhookDelivery, WebhookEndpoint
 from provisioning.selectors import webhook_deliveries
-from provisioning.tenancy import TenantRef, tenant_schema
+from provisioning.webhooks import endpoints, replay
 from tenants.cli import render
+from tenants.context import TenantRef, tenant_schema
 from tenants.services import TenantError, get_tenant
 
 
@@ -73,13 +73,13 @@ class Command(BaseCommand):
         with tenant_schema(tenant):
             try:
                 result = getattr(self, "_" + options["action"].replace("-", "_"))(tenant, options)
-            except (webhooks.WebhookError, WebhookEndpoint.DoesNotExist) as exc:
+            except (endpoints.WebhookError, WebhookEndpoint.DoesNotExist) as exc:
                 raise CommandError(str(exc)) from exc
         self.stdout.write(render(result, as_json=options["json"]))
 
     def _create(self, tenant: TenantRef, options: dict[str, Any]) -> dict[str, Any]:
         events = [e.strip() for e in options["events"].split(",") if e.strip()]
-        created = webhooks.create_endpoint(url=options["url"], event_types=events, description=options["description"])
+        created = endpoints.create_endpoint(url=options["url"], event_types=events, description=options["description"])
         return {"endpoint_id": str(created.endpoint.id), "url": created.endpoint.url, "secret": created.secret}
 
     def _list(self, tenant: TenantRef, options: dict[str, Any]) -> dict[str, Any]:
@@ -112,11 +112,11 @@ class Command(BaseCommand):
 
     def _replay(self, tenant: TenantRef, options: dict[str, Any]) -> dict[str, Any]:
         if options["delivery"] is not None:
-            delivery = webhooks.replay_delivery(tenant=tenant, delivery_id=options["delivery"])
+            delivery = replay.replay_delivery(tenant=tenant, delivery_id=options["delivery"])
             return {"replayed": 1, "delivery_id": delivery.pk}
         if not options["endpoint"]:
             raise CommandError("replay needs --delivery ID or --endpoint ID")
-        count = webhooks.replay_deliveries(
+        count = replay.replay_deliveries(
             tenant=tenant,
             endpoint_id=options["endpoint"],
             seq_from=options["from_seq"],
@@ -128,4 +128,4 @@ class Command(BaseCommand):
         return {"replayed": count}
 
     def _rotate_secret(self, tenant: TenantRef, options: dict[str, Any]) -> dict[str, Any]:
-        return {"endpoint_id": options["endpoint"], "secret": webhooks.rotate_secret(endpoint_id=options["endpoint"])}
+        return {"endpoint_id": options["endpoint"], "secret": endpoints.rotate_secret(endpoint_id=options["endpoint"])}

@@ -34,6 +34,7 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="create an operator (a generated password is printed once)")
         create.add_argument("--email", default="", help="for password-reset mails from the console")
         create.add_argument("--if-missing", action="store_true", help="do nothing when the operator exists (idempotent bootstrap)")
+        create.add_argument("--role", default="admin", choices=["admin", "support"], help="console role (default admin)")
         reset = sub.add_parser("set-password", help="lost password: set a new one (generated unless --password-file)")
         reset.add_argument("--reset-2fa", action="store_true", help="also remove the operator's 2FA devices (lost phone)")
         for p in (create, reset):
@@ -54,6 +55,7 @@ class Command(BaseCommand):
                         username=options["username"],
                         email=options["email"],
                         password=_password_from(options),
+                        role=options["role"],
                         if_missing=options["if_missing"],
                     )
                 else:

@@ -1,0 +1,1 @@
+"""Process-independent observability: metrics and heartbeats kept in Redis (no Django models)."""

@@ -1,0 +1,162 @@
+"""Appending outbox events. Call inside the transaction that makes the change.
+
+Sequence numbers come from a per-schema counter row that is locked by the UPDATE (the same
+statement inserts the events); the lock is held until commit, so a tenant's events commit in
+`seq` order with no gaps, and the Events API can page by `seq` without ever skipping an event
+that commits late.
+
+Lock order: the counter row is always the LAST lock a transaction takes. A directory write locks
+its user or group rows first and appends at its end; a transaction that makes several changes
+(the drain handles up to ten events per transaction) appends inside `deferred_appends()`, which
+holds the events back and writes them all just before the block ends. Two transactions therefore
+never wait for each other's rows in opposite orders (no deadlock between SCIM writes and the drain).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, cast
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from outbox.event_types import EventType
+from outbox.models import Event
+from outbox.relay import request_dispatch
+from tenants.db import tenant_connection
+
+# Events per allocate-and-insert statement; a longer list inserts the rest with plain INSERTs.
+_STATEMENT_EVENTS = 500
+_TEXT_FIELDS = ("CharField", "TextField")
+_ALLOCATE_AND_INSERT_SQL = """
+WITH allocated AS (
+    UPDATE outbox_eventcounter SET value = value + %s WHERE id = 1 RETURNING value
+)
+INSERT INTO outbox_event (seq, {columns})
+SELECT allocated.value - %s + e.ord, {e_columns}
+FROM allocated, (VALUES {rows}) AS e (ord, {columns})
+RETURNING seq
+"""
+
+
+ActorKind = Literal["scim", "portal", "operator", "system"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused a change: a SCIM connection, a portal admin, an operator, or the system."""
+
+    kind: ActorKind
+    id: str
+    request_id: str = ""
+    requested_at: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    type: EventType
+    resource_type: str
+    resource_id: str
+    payload: dict[str, Any]
+
+
+_deferred: ContextVar[list[Event] | None] = ContextVar("rollcall_deferred_events", default=None)
+
+
+def append_events(events: Sequence[NewEvent], *, actor: Actor) -> None:
+    """Write `events` to the outbox of the current tenant schema and wake the drain on commit.
+
+    Inside `deferred_appends()` the events are held back and written when that block ends."""
+    if not events:
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("append_events must run inside the transaction that makes the change")
+    now = timezone.now()
+    rows = [
+        Event(
+            type=event.type.value,
+            occurred_at=now,
+            actor=actor.label,
+            resource_type=event.resource_type,
+            resource_id=event.resource_id,
+            payload=event.payload,
+            request_id=actor.request_id,
+            requested_at=actor.requested_at,
+        )
+        for event in events
+    ]
+    held = _deferred.get()
+    if held is not None:
+        held.extend(rows)
+        return
+    _write(rows)
+
+
+@contextmanager
+def deferred_appends() -> Iterator[None]:
+    """Hold the events appended in the block and write them in one statement at its end.
+
+    Use it around a transaction that makes several changes, so that its counter lock is its last."""
+    if _deferred.get() is not None:  # already deferring: the outer block writes everything
+        yield
+        return
+    held: list[Event] = []
+    token = _deferred.set(held)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    _write(held)  # not reached when the block raised: its transaction rolls back anyway
+
+
+def _write(rows: list[Event]) -> None:
+    if not rows:
+        return
+    first = rows[:_STATEMENT_EVENTS]
+    seqs = _allocate_and_insert(first, total=len(rows))
+    if len(seqs) != len(first):
+        raise RuntimeError(f"event counter row missing in schema {tenant_connection().schema_name}")
+    for row, seq in zip(first, sorted(seqs), strict=True):
+        row.seq = seq
+        row._state.adding = False
+        row._state.db = connection.alias
+    if len(rows) > len(first):
+        for offset, row in enumerate(rows[len(first) :], start=len(first)):
+            row.seq = min(seqs) + offset
+        Event.objects.bulk_create(rows[len(first) :])
+    schema_name = tenant_connection().schema_name
+    transaction.on_commit(lambda: request_dispatch(schema_name))
+
+
+def _allocate_and_insert(rows: list[Event], *, total: int) -> list[int]:
+    """Reserve `total` seqs and insert `rows` as the first of them, in one statement; their seqs.
+
+    The UPDATE locks the counter row until commit, as a separate UPDATE would: commit order is seq order.
+    """
+    fields = [f for f in Event._meta.concrete_fields if not f.primary_key]
+    quoted = [connection.ops.quote_name(cast(str, f.column)) for f in fields]
+    columns = ", ".join(quoted)
+    types = ["text" if f.get_internal_type() in _TEXT_FIELDS else f.db_type(connection) for f in fields]
+    row_sql = "(%s::integer, " + ", ".join(f"%s::{db_type}" for db_type in types) + ")"
+    params: list[Any] = [total, total]
+    for ord_, row in enumerate(rows, start=1):
+        params.append(ord_)
+        params.extend(f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields)
+    sql = _ALLOCATE_AND_INSERT_SQL.format(
+        columns=columns,
+        e_columns=", ".join(f"e.{column}" for column in quoted),
+        rows=", ".join([row_sql] * len(rows)),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [int(seq) for (seq,) in cursor.fetchall()]
