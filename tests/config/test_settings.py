@@ -31,7 +31,12 @@ DUMP = textwrap.dedent(
 
 
 def settings_for(**env: str) -> tuple[dict, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("ROLLCALL_", "ALLOWED_HOSTS"))}
+    # A deployment's environment: none of ours, and not the async-unsafe switch the browser tests set.
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ROLLCALL_", "ALLOWED_HOSTS")) and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     base.update(DJANGO_SETTINGS_MODULE="config.settings", ROLLCALL_DATA_DIR=str(ROOT / ".data" / "settings-test"))
     base.setdefault("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     base.setdefault("REDIS_URL", "redis://127.0.0.1:1/0")
