@@ -198,10 +198,11 @@ CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 # Workers and beat log through LOGGING above (same format, same secret redaction) instead of
 # Celery replacing the root logger's handlers.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# On broker loss, cancel running acks_late tasks so they are redelivered (Celery 6's default):
-# their messages cannot be acknowledged on a dead connection anyway, handlers are idempotent, and
-# the sweeper re-dispatches whatever a Redis restart lost.
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# On broker loss, let running tasks finish (their work is in PostgreSQL, not Redis) rather than
+# terminating them: a webhook sender terminated mid-batch leaves its claimed deliveries leased
+# (up to 30 s + 50 x (timeout + 1) s) before anyone may retry them. Their acks are lost with the
+# connection, so the messages are redelivered; handlers and senders are idempotent.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 OUTBOX_SWEEP_SECONDS = env_int("ROLLCALL_OUTBOX_SWEEP_SECONDS", 5)
 
 # --- Email ----------------------------------------------------------------------------------

@@ -29,7 +29,9 @@ from tests.support.processes import RollcallRun, alive, wait_until
 from tests.support.tenants import ensure_tenant
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
-DELIVERY_WAIT = 120.0
+# A pool process SIGKILLed while sending holds its claimed deliveries for the batch lease
+# (30 s + 50 x (ROLLCALL_WEBHOOK_TIMEOUT + 1) s = 130 s here) before they are sent again.
+DELIVERY_WAIT = 200.0
 
 
 def _create_users(base: str, token: str, prefix: str, count: int, results: list[int]) -> None:
@@ -45,6 +47,22 @@ def _create_users(base: str, token: str, prefix: str, count: int, results: list[
             time.sleep(0.05)
 
 
+def _pipeline_state(receiver) -> str:  # type: ignore[no-untyped-def]
+    """What is stuck where, for a failure message."""
+    from django.db.models import Count
+
+    from provisioning.models import WebhookDelivery
+
+    expected = set(Event.objects.values_list("seq", flat=True))
+    got = {int(hit.headers["Rollcall-Event-Seq"]) for hit in receiver.hits("/events")}
+    unhandled = list(Event.objects.filter(handled_at__isnull=True).values("seq", "type", "attempts", "last_error")[:5])
+    deliveries = dict(WebhookDelivery.objects.values_list("status").annotate(n=Count("id")))
+    stuck = list(
+        WebhookDelivery.objects.exclude(status="succeeded").values("event_seq", "status", "attempts", "next_attempt_at", "lease_until", "last_error")[:5]
+    )
+    return f"missing seqs {sorted(expected - got)[:20]}, unhandled {unhandled}, deliveries {deliveries}, not succeeded {stuck}"
+
+
 def test_redis_blip_and_a_killed_pool_process_lose_no_event(private_redis: RedisServer, tmp_path: Path, settings):
     settings.ROLLCALL_WEBHOOK_ALLOW_PRIVATE = True
     if private_redis.proc is None:
@@ -55,7 +73,8 @@ def test_redis_blip_and_a_killed_pool_process_lose_no_event(private_redis: Redis
     with webhook_receiver() as receiver:
         with tenant_schema(tenant):
             webhooks.create_endpoint(url=receiver.on("/events"))
-        run = RollcallRun(supervisor_env(tmp_path, redis_url=private_redis.url), 0, tmp_path / "run.log")
+        env = supervisor_env(tmp_path, redis_url=private_redis.url, ROLLCALL_WEBHOOK_TIMEOUT="1")
+        run = RollcallRun(env, 0, tmp_path / "run.log")
         run.port = int(run.env["PORT"])
         base = f"{run.base_url}/scim/v2/{issued.connection.id}"
         try:
@@ -88,7 +107,10 @@ def test_redis_blip_and_a_killed_pool_process_lose_no_event(private_redis: Redis
                     got = {int(hit.headers["Rollcall-Event-Seq"]) for hit in receiver.hits("/events")}
                     return bool(expected) and expected <= got and not Event.objects.filter(handled_at__isnull=True).exists()
 
-                wait_until(every_event_delivered, timeout=DELIVERY_WAIT, interval=0.5, what="every event at the receiver")
+                try:
+                    wait_until(every_event_delivered, timeout=DELIVERY_WAIT, interval=0.5, what="every event at the receiver")
+                except AssertionError as exc:
+                    raise AssertionError(f"{exc}: {_pipeline_state(receiver)}\n{run.log()[-3000:]}") from None
                 seqs = sorted(Event.objects.values_list("seq", flat=True))
                 created = Event.objects.filter(type="user.created").count()
             assert seqs == list(range(1, len(seqs) + 1)), "gap-free per-tenant sequence"
