@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from observability.activity import mark_tenant_active
@@ -54,8 +55,8 @@ def schema_name_for(slug: str) -> str:
     return "t_" + slug.replace("-", "_")
 
 
-def create_tenant(*, name: str, slug: str, actor: AuditActor) -> CreatedTenant:
-    """Create a tenant with its own schema (cloned from the template) and a setup link."""
+def validate_new_tenant(*, name: str, slug: str) -> str:
+    """The cleaned name, or TenantError saying what is wrong with the name or slug."""
     name = name.strip()
     if not name:
         raise TenantError("name must not be empty")
@@ -65,6 +66,15 @@ def create_tenant(*, name: str, slug: str, actor: AuditActor) -> CreatedTenant:
         )
     if Tenant.objects.filter(slug=slug).exists():
         raise TenantError(f"a tenant with slug {slug!r} already exists")
+    return name
+
+
+def create_tenant(*, name: str, slug: str, actor: AuditActor) -> CreatedTenant:
+    """Create a tenant with its own schema (cloned from the template) and a setup link.
+
+    The only way a tenant row comes to exist (CLI, console, portal): a row without its schema
+    would answer 500 to its IdP."""
+    name = validate_new_tenant(name=name, slug=slug)
     try:
         with transaction.atomic():
             tenant = Tenant.objects.create(name=name, slug=slug, schema_name=schema_name_for(slug))
@@ -286,13 +296,14 @@ def rotate_token(
 
 
 def revoke_tokens(*, connection: ScimConnection, actor: AuditActor, reason: str = "") -> int:
-    """Revoke every active token of the connection at once. Returns how many were revoked."""
+    """Revoke every token of the connection at once. Returns how many still worked (tokens that had
+    already expired are marked revoked too, but neither counted nor audited)."""
+    now = timezone.now()
     with transaction.atomic():
-        tokens = list(
-            connection.tokens.select_for_update().filter(revoked_at__isnull=True).values_list("pk", "prefix")
-        )
-        connection.tokens.filter(pk__in=[pk for pk, _ in tokens]).update(revoked_at=timezone.now())
-        for token_id, prefix in tokens:
+        live = connection.tokens.select_for_update().filter(revoked_at__isnull=True)
+        usable = list(live.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).values_list("pk", "prefix"))
+        live.update(revoked_at=now)
+        for token_id, prefix in usable:
             record_audit(
                 actor=actor,
                 type=AuditEventType.TOKEN_REVOKED,
@@ -302,7 +313,7 @@ def revoke_tokens(*, connection: ScimConnection, actor: AuditActor, reason: str 
                 reason=reason,
                 data={"token_id": token_id, "prefix": prefix},
             )
-    return len(tokens)
+    return len(usable)
 
 
 def record_token_use(token: ScimToken, *, source_ip: str | None, now: datetime) -> None:
@@ -357,18 +368,16 @@ def create_api_key(*, tenant: Tenant, label: str = "", actor: AuditActor) -> str
 
 
 def revoke_api_key(*, tenant: Tenant, key_id: str, actor: AuditActor, reason: str = "") -> bool:
-    """Revoke one of the tenant's Events API keys. False when it is unknown or already revoked."""
+    """Revoke the tenant's key `key_id` now; False when it was already revoked, TenantError when unknown."""
     with transaction.atomic():
-        updated = ApiKey.objects.filter(tenant=tenant, key_id=key_id, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
+        key = ApiKey.objects.select_for_update().filter(tenant=tenant, key_id=key_id).first()
+        if key is None:
+            raise TenantError(f"tenant {tenant.slug!r} has no API key {key_id!r}")
+        if key.revoked_at is not None:
+            return False
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        record_audit(
+            actor=actor, type=AuditEventType.API_KEY_REVOKED, tenant=tenant, target_type="api_key", target_id=key_id, reason=reason
         )
-        if updated:
-            record_audit(
-                actor=actor,
-                type=AuditEventType.API_KEY_REVOKED,
-                tenant=tenant,
-                target_type="api_key",
-                target_id=key_id,
-                reason=reason,
-            )
-    return bool(updated)
+    return True
