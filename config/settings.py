@@ -271,7 +271,7 @@ OUTBOX_SWEEP_SECONDS = env_int("ROLLCALL_OUTBOX_SWEEP_SECONDS", 5)
 # Events read per drain batch, and handled per transaction. Larger means fewer commits, but a
 # handler that appends events (role.changed) holds the tenant's seq counter until commit.
 ROLLCALL_DISPATCH_BATCH = env_int("ROLLCALL_DISPATCH_BATCH", 50)
-ROLLCALL_DISPATCH_TX_EVENTS = env_int("ROLLCALL_DISPATCH_TX_EVENTS", 10)
+ROLLCALL_DISPATCH_TX_EVENTS = env_int("ROLLCALL_DISPATCH_TX_EVENTS", 50)
 # A busy tenant's drain yields after this long (its continuation queues behind other tenants).
 ROLLCALL_DISPATCH_BUDGET_SECONDS = env_float("ROLLCALL_DISPATCH_BUDGET_SECONDS", 2.0)
 ROLLCALL_DISPATCH_KEY_TTL = env_int("ROLLCALL_DISPATCH_KEY_TTL", 60)

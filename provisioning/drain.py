@@ -35,7 +35,7 @@ from outbox.models import Event
 from outbox.selectors import pending_event_count
 from provisioning import emails, wakeups
 from provisioning.backoff import backoff_seconds
-from provisioning.handlers import HandlerContext, PermanentHandlerError, TransactionBuffer, handlers_for
+from provisioning.handlers import HandlerContext, PermanentHandlerError, TransactionBuffer, handlers_for_types
 from provisioning.models import HandlerRun, Notification
 from provisioning.notifications import raise_notification
 from provisioning.tunables import PipelineConfig, pipeline_config
@@ -145,18 +145,23 @@ def handle_events(
     # Events that handlers append are written last (deferred_appends): the seq counter is then this
     # transaction's last lock, as in every directory write, so the two never deadlock.
     with transaction.atomic(), deferred_appends():
+        contexts: list[HandlerContext] = []
         for event in events:
-            step = "dispatcher"
             try:
-                ctx = _context(tenant, event, EventType.parse(event.type), cache, buffer)
-                for handler in handlers_for(ctx.type):
-                    if handler.name in done.get(event.seq, ()):
-                        continue
-                    step = handler.name
-                    handler.fn(ctx)
-                    runs.append(HandlerRun(seq=event.seq, handler=handler.name))
+                contexts.append(_context(tenant, event, EventType.parse(event.type), cache, buffer))
             except Exception as exc:
-                raise HandlerFailed(event, step, exc) from exc
+                raise HandlerFailed(event, "dispatcher", exc) from exc
+        by_seq = {event.seq: event for event in events}
+        for handler in handlers_for_types({ctx.type for ctx in contexts}):
+            todo = [c for c in contexts if c.type in handler.types and handler.name not in done.get(c.seq, ())]
+            if not todo:
+                continue
+            try:
+                handler.run(todo)
+            except Exception as exc:
+                # With several events the drain redoes them one per transaction, which names the event.
+                raise HandlerFailed(by_seq[todo[0].seq], handler.name, exc) from exc
+            runs.extend(HandlerRun(seq=c.seq, handler=handler.name) for c in todo)
         delivery_ids = insert_deliveries(buffer.webhook_deliveries)
         now = timezone.now()
         for run in runs:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.db import OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -133,6 +134,12 @@ def scim_endpoint(request: HttpRequest, connection_id: str, scim_path: str) -> H
             response["Allow"] = error.allow  # type: ignore[attr-defined]
         if getattr(error, "retry_after", None):
             response["Retry-After"] = str(error.retry_after)  # type: ignore[attr-defined]
+    except DisallowedHost:
+        # Without ROLLCALL_PUBLIC_URL, absolute URLs are built from the Host header: one outside
+        # ALLOWED_HOSTS is the client's mistake (or a probe), never reflected and never a 500.
+        log.warning("SCIM %s %r refused: Host header not in ALLOWED_HOSTS", method, request.path[:300])
+        error = ScimError(400, "the Host header names a host this server does not serve")
+        response = error_response(error)
     except Exception:
         # %r keeps a path with a newline on one line of the server log (no forged entries).
         log.exception("unhandled error in SCIM %s %r", method, request.path[:300])

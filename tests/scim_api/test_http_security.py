@@ -112,6 +112,14 @@ def test_second_connection_of_a_tenant_sees_the_same_directory(scim, tenant_a):
     assert other.get(f"/Users/{created['id']}").status == 200
 
 
+def test_a_host_header_outside_allowed_hosts_is_a_scim_400_not_a_500(scim, settings):
+    settings.PUBLIC_URL_CONFIGURED = False  # absolute URLs come from the Host header
+    response = scim.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "host@example.com"}, headers={"Host": "evil.example"})
+    assert response.status == 400 and "scimType" not in response.body
+    assert "Host header" in response.body["detail"]
+    assert scim.get('/Users?filter=userName eq "host@example.com"').body["totalResults"] == 0  # nothing applied
+
+
 def test_errors_are_never_html(scim):
     r = scim.request("POST", "/Users", raw=b"\xff\xfe not json")
     assert r.status == 400
