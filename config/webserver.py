@@ -73,9 +73,10 @@ def _gunicorn(spec: ServerSpec) -> list[str]:
 
 def _waitress(spec: ServerSpec) -> list[str]:
     # One process (waitress has no worker processes): workers x threads threads in it. Scale out
-    # with more web processes/containers behind the load balancer.
+    # with more web processes/containers behind the load balancer. config.waitress_main is waitress
+    # whose own error answers (431, 413, 400 before the app) are SCIM error documents.
     return [
-        sys.executable, "-m", "waitress", f"--listen={spec.host}:{spec.port}",
+        sys.executable, "-m", "config.waitress_main", f"--listen={spec.host}:{spec.port}",
         f"--threads={spec.workers * spec.threads}",
         f"--channel-timeout={CHANNEL_TIMEOUT_SECONDS}", "--cleanup-interval=5",
         f"--connection-limit={CONNECTION_LIMIT}", "--asyncore-use-poll",

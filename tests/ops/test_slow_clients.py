@@ -8,6 +8,7 @@ previous server (gunicorn gthread) reproduces the outage: that test documents wh
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
@@ -116,3 +117,23 @@ def test_the_previous_server_gunicorn_gthread_stops_answering_under_the_same_att
             for sock in attackers:
                 sock.close()
     assert ok == 0, f"gunicorn gthread answered {ok} of {sent} under attack"
+
+
+def test_answers_the_server_gives_before_the_app_are_scim_error_documents(scim_target, tmp_path):
+    """Headers over waitress's limit (431) and a malformed request line (400) never reach Django."""
+    env, path, token = scim_target
+    with web_server(DEFAULT_SERVER, env, tmp_path / "web.log") as port:
+        huge = httpx.get(
+            f"http://127.0.0.1:{port}{path}",
+            headers={"Authorization": f"Bearer {token}", "X-Padding": "a" * 300_000},
+            timeout=10,
+        )
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GET /scim/v2/x/Users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: nope\r\n\r\n")
+            raw = sock.recv(65536).decode()
+    assert huge.status_code == 431 and huge.headers["content-type"] == "application/scim+json"
+    assert huge.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert huge.json()["status"] == "431"
+    head, _, body = raw.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 400") and "application/scim+json" in head
+    assert json.loads(body)["status"] == "400"
