@@ -6,6 +6,10 @@
 - Health probes: /healthz answers 503 while a dependency is down, which is its job, not an error
   of the request; load balancers poll it every few seconds, so django.request's "Service
   Unavailable: /healthz" would flood the log exactly when someone is reading it.
+- SCIM client errors: every SCIM request has its row in the tenant's request log (status, scimType,
+  the redacted bodies), so django.request's "Bad Request: /scim/v2/..." and "Too Many Requests: ..."
+  for each 4xx only repeat it in the server log, where an IdP's retry loop drowns everything else.
+  5xx answers stay in the server log.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from __future__ import annotations
 import logging
 import re
 
-SECRET_PATH = re.compile(r"(/setup/)[^/\s?#\"']+")
+# /setup/<secret> at the start of a path (not /portal/setup/new, the wizard's own pages).
+SECRET_PATH = re.compile(r"(?<![\w/-])(/setup/)[^/\s?#\"']+")
 REDACTED = r"\1[redacted]"
 
 
@@ -42,3 +47,12 @@ class DropHealthProbeResponses(logging.Filter):
             return True
         request = getattr(record, "request", None)
         return getattr(request, "path", None) != "/healthz"
+
+
+class DropScimClientErrors(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != "django.request":
+            return True
+        request = getattr(record, "request", None)
+        status = int(getattr(record, "status_code", 0) or 0)
+        return not (400 <= status < 500 and str(getattr(request, "path", "")).startswith("/scim/"))

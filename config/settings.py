@@ -367,15 +367,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redact_secrets": {"()": "portal.logging.RedactSecrets"},
+        "redact_secrets": {"()": "config.logging_filters.RedactSecrets"},
         "drop_health_probes": {"()": "config.logging_filters.DropHealthProbeResponses"},
+        "drop_scim_client_errors": {"()": "config.logging_filters.DropScimClientErrors"},
     },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["redact_secrets", "drop_health_probes"],
+            "filters": ["redact_secrets", "drop_health_probes", "drop_scim_client_errors"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},

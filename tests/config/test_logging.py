@@ -7,13 +7,13 @@ import logging
 import pytest
 from django.test import Client
 
-from config.logging_filters import DropHealthProbeResponses, RedactSecrets
+from config.logging_filters import DropHealthProbeResponses, DropScimClientErrors, RedactSecrets
 
 
 def _handler_output(record: logging.LogRecord) -> str | None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
-    for f in (RedactSecrets(), DropHealthProbeResponses()):
+    for f in (RedactSecrets(), DropHealthProbeResponses(), DropScimClientErrors()):
         if not f.filter(record):
             return None
     return handler.format(record)
@@ -24,6 +24,8 @@ def test_a_setup_link_secret_in_a_logged_path_is_redacted():
     assert _handler_output(record) == "Not Found: /setup/[redacted]"
     inline = logging.LogRecord("x", logging.INFO, __file__, 1, "GET /setup/abc?x=1 done", None, None)
     assert _handler_output(inline) == "GET /setup/[redacted]?x=1 done"
+    wizard = logging.LogRecord("x", logging.INFO, __file__, 1, "GET /portal/setup/new done", None, None)
+    assert _handler_output(wizard) == "GET /portal/setup/new done"  # the wizard's pages hold no secret
 
 
 @pytest.mark.django_db
@@ -64,3 +66,28 @@ def test_healthz_503_is_not_logged_as_an_error(settings):
     finally:
         logging.getLogger().removeHandler(capture)
     assert not [r for r in seen if r.name == "django.request"]
+
+
+def _captured(send) -> list[logging.LogRecord]:  # type: ignore[no-untyped-def]
+    console = logging.getLogger().handlers[0]
+    seen: list[logging.LogRecord] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    capture = Capture()
+    capture.filters = list(console.filters)
+    logging.getLogger().addHandler(capture)
+    try:
+        send()
+    finally:
+        logging.getLogger().removeHandler(capture)
+    return [r for r in seen if r.name == "django.request"]
+
+
+@pytest.mark.django_db
+def test_scim_4xx_stay_in_the_request_log_and_out_of_the_server_log(scim):
+    assert not _captured(lambda: scim.get("/Users/not-a-user"))  # 404: the tenant's request log has it
+    assert not _captured(lambda: scim.get("/Users", token="rcs_wrong"))  # 401 likewise
+    assert _captured(lambda: Client().get("/portal/nothing-here"))  # other 4xx are still logged

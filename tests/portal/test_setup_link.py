@@ -115,7 +115,7 @@ def test_the_landing_page_renders_in_a_bounded_number_of_queries(tenant_a) -> No
 def test_the_link_secret_never_reaches_a_log_line(tenant_a, caplog) -> None:  # type: ignore[no-untyped-def]
     import logging
 
-    from portal.logging import RedactSecrets
+    from config.logging_filters import RedactSecrets
 
     secret = secret_of(issue_setup_link(tenant=tenant_a, actor=TEST_ACTOR))
     handler_filter = RedactSecrets()
