@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, models
 from django.utils import timezone
 
 from directory import selectors
@@ -26,13 +26,14 @@ from directory.change import (
     check_version,
     unique_values_guard,
 )
-from directory.errors import InvalidValue, NotFound
+from directory.errors import Conflict, InvalidValue, NotFound
 from directory.mapping import APP_FIELDS, map_user
 from directory.models import DirectoryUser, Membership, UserValue
 from directory.normalization import normalize_names
 from directory.payloads import app_field_values, user_payload
-from outbox.append import Actor, NewEvent, append_events
+from outbox.append import Actor, NewEvent, append_events, deferred_events
 from outbox.event_types import EventType
+from tenants.db import insert_statement
 
 Document = dict[str, Any]
 DocumentChange = Callable[[Document], Document]
@@ -122,10 +123,7 @@ def create_user(*, resource: Mapping[str, Any], ctx: ChangeContext) -> Directory
 
     def write() -> DirectoryUser:
         with change_transaction():
-            user.save(force_insert=True)
-            rows = _value_rows(user, document)
-            if rows:
-                UserValue.objects.bulk_create(rows)
+            _insert_new_user(user, document)
             append_events(
                 [NewEvent(EventType.USER_CREATED, "User", str(user.id), {"user": user_payload(user)})],
                 actor=ctx.actor,
@@ -133,6 +131,26 @@ def create_user(*, resource: Mapping[str, Any], ctx: ChangeContext) -> Directory
         return user
 
     return unique_values_guard(write, "userName", user.user_name)
+
+
+def _insert_new_user(user: DirectoryUser, document: Mapping[str, Any]) -> None:
+    """INSERT the user and its value rows: in the caller's last statement when it allows that (the
+    SCIM edge's single create: one round trip for the row, its values, its event and its log row)."""
+    rows = _value_rows(user, document)
+    held = deferred_events()
+
+    def conflict(exc: Exception) -> Exception:
+        return Conflict("userName", user.user_name)
+
+    if held is not None and held.insert_first(insert_statement(user), on_integrity_error=conflict):
+        if rows:
+            held.insert_first(insert_statement(*rows))
+        user._state.adding = False
+        user._state.db = DEFAULT_DB_ALIAS
+        return
+    user.save(force_insert=True)
+    if rows:
+        UserValue.objects.bulk_create(rows)
 
 
 def _change_events(

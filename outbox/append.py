@@ -7,21 +7,21 @@ that commits late.
 
 Lock order: the counter row is always the LAST lock a transaction takes. A directory write locks
 its user or group rows first and appends at its end; a transaction that makes several changes
-(the drain handles up to ten events per transaction) appends inside `deferred_appends()`, which
+(the drain handles up to fifty events per transaction) appends inside `deferred_appends()`, which
 holds the events back and writes them all just before the block ends. Two transactions therefore
 never wait for each other's rows in opposite orders (no deadlock between SCIM writes and the drain).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from outbox.event_types import EventType
@@ -33,8 +33,8 @@ from tenants.db import tenant_connection
 _STATEMENT_EVENTS = 500
 _TEXT_FIELDS = ("CharField", "TextField")
 _ALLOCATE_AND_INSERT_SQL = """
-WITH allocated AS (
-    UPDATE outbox_eventcounter SET value = value + %s WHERE id = 1 RETURNING value
+WITH {before}allocated AS (
+    UPDATE outbox_eventcounter SET value = value + %s WHERE id = 1{after_before} RETURNING value
 ), inserted AS (
     INSERT INTO outbox_event (seq, {columns})
     SELECT allocated.value - %s + e.ord, {e_columns}
@@ -76,6 +76,7 @@ _deferred: ContextVar[list[Event] | None] = ContextVar("rollcall_deferred_events
 _deferred_handle: ContextVar[DeferredEvents | None] = ContextVar("rollcall_deferred_handle", default=None)
 # An INSERT statement and its parameters, run as one more data-modifying CTE of the events' statement.
 Statement = tuple[str, list[Any]]
+IntegrityErrorMapper = Callable[[IntegrityError], Exception]
 
 
 def append_events(events: Sequence[NewEvent], *, actor: Actor) -> None:
@@ -110,31 +111,63 @@ def append_events(events: Sequence[NewEvent], *, actor: Actor) -> None:
 class DeferredEvents:
     """The events held by a `deferred_appends()` block, written once: by `write` or at the block's end."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, rows_first: bool = False) -> None:
         self.rows: list[Event] = []
         self.written = False
+        self.rows_first = rows_first
+        self.before: list[Statement] = []
+        self._integrity_errors: list[IntegrityErrorMapper] = []
+
+    def insert_first(self, statement: Statement, *, on_integrity_error: IntegrityErrorMapper | None = None) -> bool:
+        """Run `statement` (an INSERT of a new row nothing in the block reads back) in the block's last
+        statement, before the events: one round trip fewer. False when the block does not allow it (the
+        caller then runs the INSERT itself). A unique violation of the final statement is raised as
+        `on_integrity_error(exc)`."""
+        if not self.rows_first or self.written:
+            return False
+        self.before.append(statement)
+        if on_integrity_error is not None:
+            self._integrity_errors.append(on_integrity_error)
+        return True
 
     def write(self, *, also: Statement | None = None) -> None:
-        """Write the held events now, in one statement together with `also` (an INSERT of the caller's:
-        the SCIM edge's request-log row), so a write's last round trip carries all of it."""
+        """Write the held rows and events now, in one statement together with `also` (an INSERT of the
+        caller's: the SCIM edge's request-log row), so a write's last round trip carries all of it."""
         self.written = True
-        if self.rows:
-            _write(self.rows, also=also)
-        elif also is not None:
-            with connection.cursor() as cursor:
-                cursor.execute(also[0], also[1])
+        try:
+            if self.rows:
+                _write(self.rows, also=also, before=self.before)
+            elif self.before or also is not None:
+                _run_together([*self.before, *([also] if also is not None else [])])
+        except IntegrityError as exc:
+            for mapper in self._integrity_errors:
+                raise mapper(exc) from exc
+            raise
+
+
+def _run_together(statements: list[Statement]) -> None:
+    with connection.cursor() as cursor:
+        if len(statements) == 1:
+            cursor.execute(statements[0][0], statements[0][1])
+            return
+        ctes = ", ".join(f"s{i} AS ({sql})" for i, (sql, _params) in enumerate(statements[1:]))
+        first_sql, first_params = statements[0]
+        cursor.execute(f"WITH {ctes} {first_sql}", [p for _sql, params in statements[1:] for p in params] + first_params)
 
 
 @contextmanager
-def deferred_appends() -> Iterator[DeferredEvents]:
+def deferred_appends(*, rows_first: bool = False) -> Iterator[DeferredEvents]:
     """Hold the events appended in the block and write them in one statement at its end.
 
-    Use it around a transaction that makes several changes, so that its counter lock is its last."""
+    Use it around a transaction that makes several changes, so that its counter lock is its last.
+    With `rows_first` the caller also lets services put the INSERTs of their new rows into that last
+    statement (`DeferredEvents.insert_first`): for a block that makes one change and reads nothing it
+    wrote (the SCIM edge's single-resource create)."""
     outer = _deferred_handle.get()
     if outer is not None:  # already deferring: the outer block writes everything
         yield outer
         return
-    held = DeferredEvents()
+    held = DeferredEvents(rows_first=rows_first)
     token = _deferred.set(held.rows)
     handle = _deferred_handle.set(held)
     try:
@@ -146,11 +179,16 @@ def deferred_appends() -> Iterator[DeferredEvents]:
         held.write()
 
 
-def _write(rows: list[Event], *, also: Statement | None = None) -> None:
+def deferred_events() -> DeferredEvents | None:
+    """The enclosing `deferred_appends()` block, if any."""
+    return _deferred_handle.get()
+
+
+def _write(rows: list[Event], *, also: Statement | None = None, before: Sequence[Statement] = ()) -> None:
     if not rows:
         return
     first = rows[:_STATEMENT_EVENTS]
-    seqs = _allocate_and_insert(first, total=len(rows), also=also)
+    seqs = _allocate_and_insert(first, total=len(rows), also=also, before=before)
     if len(seqs) != len(first):
         raise RuntimeError(f"event counter row missing in schema {tenant_connection().schema_name}")
     for row, seq in zip(first, sorted(seqs), strict=True):
@@ -165,21 +203,28 @@ def _write(rows: list[Event], *, also: Statement | None = None) -> None:
     transaction.on_commit(lambda: request_dispatch(schema_name))
 
 
-def _allocate_and_insert(rows: list[Event], *, total: int, also: Statement | None = None) -> list[int]:
+def _allocate_and_insert(
+    rows: list[Event], *, total: int, also: Statement | None = None, before: Sequence[Statement] = ()
+) -> list[int]:
     """Reserve `total` seqs and insert `rows` as the first of them, in one statement; their seqs.
 
     The UPDATE locks the counter row until commit, as a separate UPDATE would: commit order is seq order.
+    `before` statements (INSERTs with RETURNING) run first: the counter UPDATE reads their results,
+    so the counter stays the statement's last lock, as it is the transaction's (module docstring).
     """
     fields = [f for f in Event._meta.concrete_fields if not f.primary_key]
     quoted = [connection.ops.quote_name(cast(str, f.column)) for f in fields]
     columns = ", ".join(quoted)
     types = ["text" if f.get_internal_type() in _TEXT_FIELDS else f.db_type(connection) for f in fields]
     row_sql = "(%s::integer, " + ", ".join(f"%s::{db_type}" for db_type in types) + ")"
-    params: list[Any] = [total, total]
+    params: list[Any] = [p for _sql, before_params in before for p in before_params]
+    params += [total, total]
     for ord_, row in enumerate(rows, start=1):
         params.append(ord_)
         params.extend(f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields)
     sql = _ALLOCATE_AND_INSERT_SQL.format(
+        before="".join(f"b{i} AS ({statement} RETURNING 1), " for i, (statement, _params) in enumerate(before)),
+        after_before="".join(f" AND (SELECT count(*) FROM b{i}) >= 0" for i in range(len(before))),
         columns=columns,
         e_columns=", ".join(f"e.{column}" for column in quoted),
         rows=", ".join([row_sql] * len(rows)),

@@ -175,16 +175,21 @@ def _write(call: ScimCall, method: str, segments: list[str], started: float) -> 
     """The change, its outbox events and its request-log row commit together: one commit (one WAL
     flush) per write. A refused write rolls back and is logged by the caller instead; a deadlock or a
     serialization failure is retried (a bounded number of times) before anything is answered."""
+    creates = method == "POST"  # a new resource's rows may ride in the last statement too
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
-            with transaction.atomic(), in_callers_transaction(), deferred_appends() as events:
+            with transaction.atomic(), in_callers_transaction(), deferred_appends(rows_first=creates) as events:
                 response = _route(call, method, segments)
                 row = _log_row(call.request, call, method, response.status_code, time.perf_counter() - started, None)
-                # One last round trip: the outbox events (the counter lock last) and the log row.
+                # One last round trip: the new rows, the outbox events (the counter lock last), the log row.
                 events.write(also=insert_statement(row))
             _note_detection(call.request, call)
             return response
-        except OperationalError as exc:
+        except Exception as exc:
+            if creates:
+                call.resource_id = ""  # refused in its last statement: the resource was never created
+            if not isinstance(exc, OperationalError):
+                raise
             if attempt == WRITE_ATTEMPTS or not _retryable(exc):
                 raise
             log.info("SCIM %s retried after %s (attempt %d)", method, type(exc.__cause__).__name__, attempt)

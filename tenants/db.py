@@ -26,13 +26,16 @@ def tenant_connection() -> TenantConnection:
     return cast(TenantConnection, connection)
 
 
-def insert_statement(instance: Model) -> tuple[str, list[Any]]:
-    """`INSERT INTO <table> (<columns>) VALUES (...)` for an unsaved model instance (its auto primary
-    key left to the database), to run inside another statement (see outbox.append.DeferredEvents)."""
-    meta = instance._meta
+def insert_statement(*instances: Model) -> tuple[str, list[Any]]:
+    """`INSERT INTO <table> (<columns>) VALUES (...), ...` for unsaved instances of one model (their
+    auto primary keys left to the database), to run inside another statement (see
+    outbox.append.DeferredEvents)."""
+    if not instances:
+        raise ValueError("insert_statement needs at least one instance")
+    meta = instances[0]._meta
     fields = [f for f in meta.concrete_fields if not isinstance(f, AutoField)]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(cast(str, f.column)) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    params = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
-    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})", params
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for instance in instances for f in fields]
+    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(instances))}", params

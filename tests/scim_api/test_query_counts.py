@@ -82,3 +82,15 @@ def test_create_filter_and_delete_query_counts(scim):
     assert counts["filter"] <= 7  # a filter that fits one page needs no COUNT
     assert counts["page"] <= 8
     assert counts["delete"] <= 10
+
+
+def test_a_create_writes_its_rows_events_and_log_row_in_one_statement(scim, settings):
+    settings.ROLLCALL_SCIM_AUTH_CACHE_SECONDS = 60
+    scim.create_user("warm@acme.test")  # token verified and cached, its use and the connection's recorded
+    with count_queries(include_search_path=False) as queries:
+        created = scim.create_user("one@acme.test", emails=[{"value": "one@acme.test", "type": "work"}])
+    assert created.status == 201
+    # Left out: the savepoint that stands for BEGIN/COMMIT inside the test's own transaction.
+    statements = [s for s in queries.statements if "SAVEPOINT" not in s and s not in ("BEGIN", "COMMIT")]
+    assert len(statements) == 1, statements
+    assert all(table in statements[0] for table in ("directory_directoryuser", "directory_uservalue", "outbox_event", "scim_requestlog"))
