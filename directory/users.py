@@ -33,7 +33,7 @@ from directory.normalization import normalize_names
 from directory.payloads import app_field_values, user_payload
 from outbox.append import Actor, NewEvent, append_events, deferred_events
 from outbox.event_types import EventType
-from tenants.db import insert_statement
+from tenants.db import insert_statement, update_statement
 
 Document = dict[str, Any]
 DocumentChange = Callable[[Document], Document]
@@ -133,18 +133,18 @@ def create_user(*, resource: Mapping[str, Any], ctx: ChangeContext) -> Directory
     return unique_values_guard(write, "userName", user.user_name)
 
 
+def _user_name_conflict(user: DirectoryUser) -> Callable[[Exception], Exception]:
+    return lambda exc: Conflict("userName", user.user_name)
+
+
 def _insert_new_user(user: DirectoryUser, document: Mapping[str, Any]) -> None:
     """INSERT the user and its value rows: in the caller's last statement when it allows that (the
     SCIM edge's single create: one round trip for the row, its values, its event and its log row)."""
     rows = _value_rows(user, document)
     held = deferred_events()
-
-    def conflict(exc: Exception) -> Exception:
-        return Conflict("userName", user.user_name)
-
-    if held is not None and held.insert_first(insert_statement(user), on_integrity_error=conflict):
+    if held is not None and held.write_first(insert_statement(user), on_integrity_error=_user_name_conflict(user)):
         if rows:
-            held.insert_first(insert_statement(*rows))
+            held.write_first(insert_statement(*rows))
         user._state.adding = False
         user._state.db = DEFAULT_DB_ALIAS
         return
@@ -187,8 +187,18 @@ def _save_change(user: DirectoryUser, new_document: Document, ctx: ChangeContext
         user.deactivated_at = now
     elif not was_active and user.active:
         user.deactivated_at = None
-    user.save()
-    if _value_rows_changed(old, new_document):
+    values_changed = _value_rows_changed(old, new_document)
+    held = deferred_events()
+    # The row is locked (selected for update): its UPDATE may ride in the write's last statement.
+    # Value rows are replaced by a DELETE and INSERTs that must not run in one statement.
+    deferred = (
+        not values_changed
+        and held is not None
+        and held.write_first(update_statement(user), on_integrity_error=_user_name_conflict(user))
+    )
+    if not deferred:
+        user.save()
+    if values_changed:
         UserValue.objects.filter(user=user).delete()
         rows = _value_rows(user, new_document)
         if rows:

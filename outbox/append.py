@@ -118,10 +118,10 @@ class DeferredEvents:
         self.before: list[Statement] = []
         self._integrity_errors: list[IntegrityErrorMapper] = []
 
-    def insert_first(self, statement: Statement, *, on_integrity_error: IntegrityErrorMapper | None = None) -> bool:
-        """Run `statement` (an INSERT of a new row nothing in the block reads back) in the block's last
-        statement, before the events: one round trip fewer. False when the block does not allow it (the
-        caller then runs the INSERT itself). A unique violation of the final statement is raised as
+    def write_first(self, statement: Statement, *, on_integrity_error: IntegrityErrorMapper | None = None) -> bool:
+        """Run `statement` (an INSERT or UPDATE of rows nothing in the block reads back) in the block's
+        last statement, before the events: one round trip fewer. False when the block does not allow
+        it (the caller then runs it itself). A unique violation of the last statement is raised as
         `on_integrity_error(exc)`."""
         if not self.rows_first or self.written:
             return False
@@ -160,9 +160,9 @@ def deferred_appends(*, rows_first: bool = False) -> Iterator[DeferredEvents]:
     """Hold the events appended in the block and write them in one statement at its end.
 
     Use it around a transaction that makes several changes, so that its counter lock is its last.
-    With `rows_first` the caller also lets services put the INSERTs of their new rows into that last
-    statement (`DeferredEvents.insert_first`): for a block that makes one change and reads nothing it
-    wrote (the SCIM edge's single-resource create)."""
+    With `rows_first` the caller also lets services put the writes of their rows into that last
+    statement (`DeferredEvents.write_first`): for a block that makes one change and reads none of the
+    rows it writes back (the SCIM edge's single-resource writes)."""
     outer = _deferred_handle.get()
     if outer is not None:  # already deferring: the outer block writes everything
         yield outer
@@ -209,7 +209,7 @@ def _allocate_and_insert(
     """Reserve `total` seqs and insert `rows` as the first of them, in one statement; their seqs.
 
     The UPDATE locks the counter row until commit, as a separate UPDATE would: commit order is seq order.
-    `before` statements (INSERTs with RETURNING) run first: the counter UPDATE reads their results,
+    `before` statements (INSERTs or UPDATEs, given a RETURNING) run first: the counter UPDATE reads their results,
     so the counter stays the statement's last lock, as it is the transaction's (module docstring).
     """
     fields = [f for f in Event._meta.concrete_fields if not f.primary_key]

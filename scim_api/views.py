@@ -175,13 +175,14 @@ def _write(call: ScimCall, method: str, segments: list[str], started: float) -> 
     """The change, its outbox events and its request-log row commit together: one commit (one WAL
     flush) per write. A refused write rolls back and is logged by the caller instead; a deadlock or a
     serialization failure is retried (a bounded number of times) before anything is answered."""
-    creates = method == "POST"  # a new resource's rows may ride in the last statement too
+    creates = method == "POST"
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
-            with transaction.atomic(), in_callers_transaction(), deferred_appends(rows_first=creates) as events:
+            with transaction.atomic(), in_callers_transaction(), deferred_appends(rows_first=True) as events:
                 response = _route(call, method, segments)
                 row = _log_row(call.request, call, method, response.status_code, time.perf_counter() - started, None)
-                # One last round trip: the new rows, the outbox events (the counter lock last), the log row.
+                # One last round trip: the rows services left to it, the outbox events (the counter
+                # lock last) and the log row.
                 events.write(also=insert_statement(row))
             _note_detection(call.request, call)
             return response

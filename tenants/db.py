@@ -39,3 +39,17 @@ def insert_statement(*instances: Model) -> tuple[str, list[Any]]:
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for instance in instances for f in fields]
     return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(instances))}", params
+
+
+def update_statement(instance: Model) -> tuple[str, list[Any]]:
+    """`UPDATE <table> SET <every column> = ... WHERE <pk> = ...` for a saved instance (what `save()`
+    would send), to run inside another statement."""
+    meta = instance._meta
+    pk = meta.pk
+    assert pk is not None
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(cast(str, f.column))} = %s" for f in fields)
+    params = [f.get_db_prep_save(f.pre_save(instance, add=False), connection) for f in fields]
+    params.append(pk.get_db_prep_save(instance.pk, connection))
+    return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(cast(str, pk.column))} = %s", params
