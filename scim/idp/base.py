@@ -166,6 +166,8 @@ class IdpProfile:
     mapping_overrides: tuple[AttributeMapping, ...] = ()
     url_suffix: str = ""
     normaliser: RequestNormaliser | None = None
+    # Minutes between the IdP's sync cycles; None for IdPs that push each change as it happens.
+    sync_cycle_minutes: int | None = None
     # Setup wizard copy: one line on the IdP tile, the one thing admins get wrong, what to try
     # when nothing arrives, and the shapes of the IdP's connection test.
     tagline: str = ""
@@ -178,6 +180,13 @@ class IdpProfile:
         stray = [q for q in self.expected_quirks if not isinstance(q, Quirk)]
         if stray:
             raise TypeError(f"{self.key}: expected_quirks must be Quirk members, got {stray!r}")
+
+    @property
+    def cadence(self) -> str:
+        """The expected cadence in words, for the connection health panel."""
+        if self.sync_cycle_minutes:
+            return f"{self.name} runs a provisioning cycle about every {self.sync_cycle_minutes} minutes."
+        return f"{self.name} sends changes as they happen, so quiet hours are normal when nothing changes."
 
     def scim_base_url_for_idp(self, scim_base_url: str) -> str:
         """The SCIM base URL as this IdP should be given it (Entra: with its RFC-PATCH flag)."""

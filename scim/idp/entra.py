@@ -60,6 +60,7 @@ BEHAVIOUR = Behaviour(
 
 PROFILE = IdpProfile(
     key="entra",
+    sync_cycle_minutes=40,
     name="Microsoft Entra ID",
     aliases=("azure", "azuread", "azure_ad", "entra_id", "entraid", "microsoft"),
     behaviour=BEHAVIOUR,
