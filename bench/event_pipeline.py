@@ -459,6 +459,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from provisioning.webhooks import endpoints as webhooks
+    from tenants.audit import AuditActor
     from tenants.context import TenantRef, tenant_schema
     from tenants.services import create_tenant
 
@@ -470,7 +471,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/hooks"
     tenants = []
     for i in range(args.tenants):
-        tenant = TenantRef.of(create_tenant(name=f"Bench {i}", slug=f"bench-{i}").tenant)
+        tenant = TenantRef.of(create_tenant(name=f"Bench {i}", slug=f"bench-{i}", actor=AuditActor.system("bench")).tenant)
         with tenant_schema(tenant):
             webhooks.create_endpoint(url=url)
         tenants.append(tenant)

@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("rollcall")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["provisioning", "scim_api"])
+app.autodiscover_tasks(["provisioning", "scim_api", "console"])
 
 from provisioning.celery_setup import configure  # noqa: E402  (needs the app configured first)
 

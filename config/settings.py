@@ -237,6 +237,22 @@ ROLLCALL_TOKEN_EXPIRY_WARNING_DAYS = env_int("ROLLCALL_TOKEN_EXPIRY_WARNING_DAYS
 # Workers remember tenant rows (status, settings) this long: a suspension reaches the pipeline within it.
 ROLLCALL_TENANT_CACHE_SECONDS = env_float("ROLLCALL_TENANT_CACHE_SECONDS", 5.0)
 
+# --- Operator console backend (console/) ------------------------------------------------------
+# Job result files (audit exports) are written here; the console serves them by job id only.
+ROLLCALL_EXPORT_DIR = Path(os.environ.get("ROLLCALL_EXPORT_DIR") or BASE_DIR / ".data" / "exports")
+# A job task runs steps for this long, then re-queues itself behind other work.
+ROLLCALL_JOB_TASK_BUDGET_SECONDS = env_float("ROLLCALL_JOB_TASK_BUDGET_SECONDS", 5.0)
+# An unfinished job that has not advanced for this long is re-queued by the beat (lost message, dead worker).
+ROLLCALL_JOB_STALE_SECONDS = env_int("ROLLCALL_JOB_STALE_SECONDS", 120)
+# The health rollup's beat job: how often it aggregates the tenants marked active since its last run.
+ROLLCALL_HEALTH_REFRESH_SECONDS = env_float("ROLLCALL_HEALTH_REFRESH_SECONDS", 30.0)
+# Per run, the reconcile sweep also refreshes this many of the least recently refreshed tenants.
+ROLLCALL_HEALTH_RECONCILE_BATCH = env_int("ROLLCALL_HEALTH_RECONCILE_BATCH", 50)
+ROLLCALL_HEALTH_HOURS_KEPT_DAYS = env_int("ROLLCALL_HEALTH_HOURS_KEPT_DAYS", 35)
+# A tenant whose setup has not reached "connected" and has not progressed for this long is "stalled".
+ROLLCALL_SETUP_STALLED_AFTER_HOURS = env_float("ROLLCALL_SETUP_STALLED_AFTER_HOURS", 72.0)
+ROLLCALL_SUPPORT_SESSION_MINUTES = env_int("ROLLCALL_SUPPORT_SESSION_MINUTES", 30)
+
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / ".data" / "mail"))

@@ -29,7 +29,7 @@ _heartbeat_stop = threading.Event()
 _heartbeat_threads: dict[str, threading.Thread] = {}
 
 
-def beat_schedule(sweep_seconds: float) -> dict[str, dict[str, Any]]:
+def beat_schedule(sweep_seconds: float, health_seconds: float = 30.0) -> dict[str, dict[str, Any]]:
     """Periodic jobs. `expires` drops runs that queued up while no worker was alive."""
 
     def every(task: str, seconds: float) -> dict[str, Any]:
@@ -42,6 +42,10 @@ def beat_schedule(sweep_seconds: float) -> dict[str, dict[str, Any]]:
         "check-expiring-tokens": every("provisioning.check_expiring_tokens", 3600.0),
         "expire-agents": every("provisioning.expire_agents", 60.0),
         "worker-heartbeat": every("provisioning.worker_heartbeat", 20.0),
+        # The console backend's jobs (named, not imported: the console sits above the pipeline).
+        "requeue-stale-jobs": every("console.requeue_stale_jobs", 60.0),
+        "refresh-tenant-health": every("console.refresh_tenant_health", health_seconds),
+        "reconcile-tenant-health": every("console.reconcile_tenant_health", 300.0),
     }
 
 
@@ -58,7 +62,8 @@ def _apply_conf(app: Celery) -> None:
         DISPATCH_TASK: {"queue": EVENTS_QUEUE},
         SEND_OUTBOUND_TASK: {"queue": OUTBOUND_QUEUE},
     }
-    app.conf.beat_schedule = {**beat_schedule(float(settings.OUTBOX_SWEEP_SECONDS)), **(app.conf.beat_schedule or {})}
+    schedule = beat_schedule(float(settings.OUTBOX_SWEEP_SECONDS), float(settings.ROLLCALL_HEALTH_REFRESH_SECONDS))
+    app.conf.beat_schedule = {**schedule, **(app.conf.beat_schedule or {})}
 
 
 def configure(app: Celery) -> None:

@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from observability import metrics
+from observability.activity import mark_tenant_active
 from outbox import relay
 from outbox.append import deferred_appends
 from outbox.event_types import EventType
@@ -367,4 +368,6 @@ def dispatch_tenant(schema_name: str, *, conf: PipelineConfig | None = None) -> 
             wakeups.schedule_dispatch(schema_name)
         pending = 0 if result.drained else pending_event_count()
     _set_pending_gauge(schema_name, pending)
+    if result.handled or result.failed_now:
+        mark_tenant_active(schema_name)
     return result

@@ -144,6 +144,8 @@ class WebhookDelivery(models.Model):
                 condition=Q(status="pending") | Q(status="sending") | Q(status="retrying"),
             ),
             models.Index(fields=["endpoint", "status", "event_seq"], name="prov_delivery_endpoint"),
+            # Dead letters by time: the console's rollup and its dead-letter view.
+            models.Index(fields=["dead_at"], name="prov_delivery_dead", condition=Q(status="dead")),
         ]
 
 
@@ -155,3 +157,7 @@ class WebhookAttempt(models.Model):
     duration_ms = models.FloatField(default=0)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+
+    class Meta:
+        # The console's rollup counts attempts per hour.
+        indexes = [models.Index(fields=["attempted_at"], name="prov_attempt_time")]

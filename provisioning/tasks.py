@@ -11,6 +11,7 @@ from typing import Any
 from celery import shared_task
 
 from directory import agents
+from observability.activity import mark_tenant_active
 from observability.heartbeat import record_heartbeat
 from outbox.queues import DISPATCH_TASK, SEND_OUTBOUND_TASK
 from provisioning import drain, emails, notifications, sweeper, wakeups
@@ -67,6 +68,8 @@ def send_outbound(schema_name: str, delivery_ids: list[int] | None = None, sched
         # Retries due soon get a wake-up from the run that failed them (and from scheduled runs,
         # which may leave later retries behind); anything else falls to the sweeper.
         retry_in = delivery.next_retry_in() if totals["failed"] or scheduled else None
+    if any(totals.values()):
+        mark_tenant_active(schema_name)
     if time.monotonic() >= deadline:
         retry_in = 0.01  # more to send: continue after other tenants' work
     if retry_in is not None:

@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from directory.change import ChangeContext, in_callers_transaction
 from directory.errors import DirectoryError
+from observability.activity import mark_tenant_active
 from outbox.append import Actor
 from scim.errors import ScimError, not_found
 from scim.idp import get_profile
@@ -140,6 +141,8 @@ def scim_endpoint(request: HttpRequest, connection_id: str, scim_path: str) -> H
     request_log.observe(
         idp=idp, method=method, resource_type=call.resource_type if call else "", status=response.status_code, seconds=elapsed
     )
+    if call is not None:  # the tenant is known: its health summary is refreshed soon
+        mark_tenant_active(tenant_connection().schema_name)
     tenant_connection().set_schema_to_public()
     return response
 

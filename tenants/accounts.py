@@ -22,6 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tenants import ratelimit
 from tenants import secrets as secrets_
+from tenants.audit import AuditActor, AuditEventType, record_audit
 from tenants.models import Operator, RecoveryCodeDevice, SetupLink, Tenant, TenantAdmin
 from tenants.services import setup_link_ttl, setup_url
 
@@ -150,7 +151,7 @@ def record_setup_completed(*, tenant: Tenant) -> None:
     ).update(completed_at=timezone.now(), status=SetupLink.Status.COMPLETED)
 
 
-def invite_admin(*, tenant: Tenant, email: str, invited_by: User) -> str:
+def invite_admin(*, tenant: Tenant, email: str, invited_by: User, audit: AuditActor | None = None) -> str:
     """An invite link for another admin of `tenant` (shown once). Earlier invites to the address stop working."""
     address = normalise_email(email)
     try:
@@ -165,7 +166,7 @@ def invite_admin(*, tenant: Tenant, email: str, invited_by: User) -> str:
         SetupLink.objects.filter(
             tenant=tenant, purpose=SetupLink.Purpose.INVITE, email=address, used_at__isnull=True, revoked_at__isnull=True
         ).update(revoked_at=now, status=SetupLink.Status.REVOKED)
-        SetupLink.objects.create(
+        link = SetupLink.objects.create(
             tenant=tenant,
             digest=secrets_.digest(secret),
             expires_at=now + setup_link_ttl(),
@@ -173,18 +174,34 @@ def invite_admin(*, tenant: Tenant, email: str, invited_by: User) -> str:
             email=address,
             invited_by=invited_by,
         )
+        record_audit(
+            actor=audit or _admin_actor(invited_by),
+            type=AuditEventType.ADMIN_INVITED,
+            tenant=tenant,
+            target_type="setup_link",
+            target_id=str(link.pk),
+            data={"email": address},
+        )
     return setup_url(secret)
 
 
-def revoke_invite(*, tenant: Tenant, invite_id: int) -> None:
-    updated = SetupLink.objects.filter(
-        tenant=tenant, pk=invite_id, purpose=SetupLink.Purpose.INVITE, used_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now(), status=SetupLink.Status.REVOKED)
-    if not updated:
-        raise AccountError("This invite is no longer open.")
+def _admin_actor(user: User) -> AuditActor:
+    return AuditActor(kind="tenant_admin", id=user.username, label=user.email or user.username)
 
 
-def remove_admin(*, tenant: Tenant, admin_id: int, actor: User) -> str:
+def revoke_invite(*, tenant: Tenant, invite_id: int, audit: AuditActor) -> None:
+    with transaction.atomic():
+        updated = SetupLink.objects.filter(
+            tenant=tenant, pk=invite_id, purpose=SetupLink.Purpose.INVITE, used_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now(), status=SetupLink.Status.REVOKED)
+        if not updated:
+            raise AccountError("This invite is no longer open.")
+        record_audit(
+            actor=audit, type=AuditEventType.ADMIN_INVITE_REVOKED, tenant=tenant, target_type="setup_link", target_id=str(invite_id)
+        )
+
+
+def remove_admin(*, tenant: Tenant, admin_id: int, actor: User, audit: AuditActor | None = None) -> str:
     """Delete another admin's account (never the last admin, never yourself). Returns their email."""
     with transaction.atomic():
         admins = list(TenantAdmin.objects.select_for_update().filter(tenant=tenant).select_related("user"))
@@ -196,6 +213,14 @@ def remove_admin(*, tenant: Tenant, admin_id: int, actor: User) -> str:
         if len(admins) <= 1:
             raise AccountError("The last admin cannot be removed.")
         email = target.user.username
+        record_audit(
+            actor=audit or _admin_actor(actor),
+            type=AuditEventType.ADMIN_REMOVED,
+            tenant=tenant,
+            target_type="tenant_admin",
+            target_id=str(target.pk),
+            data={"email": email},
+        )
         target.user.delete()  # devices, sessions (by user id) and the TenantAdmin row go with it
     return email
 

@@ -1,9 +1,10 @@
 """A tenant's SCIM connections after setup: rename, tokens (rotate with overlap, revoke), disable, delete.
 
 Every function takes the tenant the caller acts for and looks the connection up inside it, so an id
-of another tenant's connection is `ConnectionNotFound`, never a change. Deleting a connection removes
-its endpoint and tokens only; what happens to the users it provisioned is the directory's decision
-(directory.connection_users), taken by the caller before this runs.
+of another tenant's connection is `ConnectionNotFound`, never a change; and the `actor`, whose audit
+row is written in the change's own transaction. Deleting a connection removes its endpoint and tokens
+only; what happens to the users it provisioned is the directory's decision (directory.connection_users),
+which the caller starts in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from tenants.audit import AuditActor, AuditEventType, record_audit
 from tenants.models import ScimConnection, ScimToken, Tenant
 from tenants.services import IssuedToken, _issue_token, rotate_token
 
@@ -88,7 +90,11 @@ def active_tokens_by_connection(tenant: Tenant) -> dict[str, list[ScimToken]]:
     return grouped
 
 
-def rename_connection(*, tenant: Tenant, connection_id: str, name: str) -> ScimConnection:
+def _audit(actor: AuditActor, event: AuditEventType, connection: ScimConnection, **data: object) -> None:
+    record_audit(actor=actor, type=event, tenant=connection.tenant_id, target_type="connection", target_id=connection.id, data=data)
+
+
+def rename_connection(*, tenant: Tenant, connection_id: str, name: str, actor: AuditActor) -> ScimConnection:
     name = (name or "").strip()
     if not name:
         raise ConnectionRefused("Give the connection a name, for example “Okta production”.", "name")
@@ -97,32 +103,38 @@ def rename_connection(*, tenant: Tenant, connection_id: str, name: str) -> ScimC
     with transaction.atomic():
         connection = connection_of(tenant, connection_id, for_update=True)
         if connection.name != name:
+            _audit(actor, AuditEventType.CONNECTION_RENAMED, connection, before=connection.name, after=name)
             connection.name = name
             connection.save(update_fields=["name"])
     return connection
 
 
-def issue_or_rotate_token(*, connection: ScimConnection, overlap: str | None) -> IssuedToken:
+def issue_or_rotate_token(*, connection: ScimConnection, overlap: str | None, actor: AuditActor) -> IssuedToken:
     """The connection's first token, or a new one with the working ones kept for `overlap`
     (a ROTATION_OVERLAPS key; "0" revokes them now)."""
     with transaction.atomic():
         if not active_tokens(connection):
-            return IssuedToken(connection=connection, token=_issue_token(connection))
+            token = _issue_token(connection, actor=actor, event=AuditEventType.TOKEN_ISSUED)
+            return IssuedToken(connection=connection, token=token)
         if overlap not in ROTATION_OVERLAPS:
             raise ConnectionRefused("Choose how long the current token keeps working.", "overlap")
         window = ROTATION_OVERLAPS[overlap]
         if window:
-            return rotate_token(connection=connection, overlap=window)
-        connection.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        return IssuedToken(connection=connection, token=_issue_token(connection))
+            return rotate_token(connection=connection, overlap=window, actor=actor)
+        now = timezone.now()
+        for token_id, prefix in connection.tokens.filter(revoked_at__isnull=True).values_list("pk", "prefix"):
+            _audit(actor, AuditEventType.TOKEN_REVOKED, connection, token_id=token_id, prefix=prefix)
+        connection.tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
+        token = _issue_token(connection, actor=actor, event=AuditEventType.TOKEN_ROTATED, data={"overlap": "none"})
+        return IssuedToken(connection=connection, token=token)
 
 
-def rotate_connection_token(*, tenant: Tenant, connection_id: str, overlap: str | None) -> IssuedToken:
+def rotate_connection_token(*, tenant: Tenant, connection_id: str, overlap: str | None, actor: AuditActor) -> IssuedToken:
     connection = connection_of(tenant, connection_id)
-    return issue_or_rotate_token(connection=connection, overlap=overlap)
+    return issue_or_rotate_token(connection=connection, overlap=overlap, actor=actor)
 
 
-def revoke_token(*, tenant: Tenant, connection_id: str, token_id: int) -> ScimToken:
+def revoke_token(*, tenant: Tenant, connection_id: str, token_id: int, actor: AuditActor) -> ScimToken:
     """Stop one token now. Revoking the last working token is allowed (the IdP then gets 401s)."""
     with transaction.atomic():
         connection = connection_of(tenant, connection_id)
@@ -132,16 +144,19 @@ def revoke_token(*, tenant: Tenant, connection_id: str, token_id: int) -> ScimTo
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
+            _audit(actor, AuditEventType.TOKEN_REVOKED, connection, token_id=token.pk, prefix=token.prefix)
     return token
 
 
-def set_connection_enabled(*, tenant: Tenant, connection_id: str, enabled: bool) -> ScimConnection:
+def set_connection_enabled(*, tenant: Tenant, connection_id: str, enabled: bool, actor: AuditActor) -> ScimConnection:
     """A disabled connection answers every request with 401 (its tokens stay, so enabling restores it)."""
     with transaction.atomic():
         connection = connection_of(tenant, connection_id, for_update=True)
         if connection.is_active != enabled:
             connection.is_active = enabled
             connection.save(update_fields=["is_active"])
+            event = AuditEventType.CONNECTION_ENABLED if enabled else AuditEventType.CONNECTION_DISABLED
+            _audit(actor, event, connection)
     return connection
 
 
@@ -152,15 +167,19 @@ class DeletedConnection:
     tokens_revoked: int
 
 
-def delete_connection(*, tenant: Tenant, connection_id: str, confirm_name: str) -> DeletedConnection:
+def delete_connection(
+    *, tenant: Tenant, connection_id: str, confirm_name: str, users: str, actor: AuditActor
+) -> DeletedConnection:
     """Remove the connection, its tokens and its wizard state. The admin types its name to confirm.
 
-    Users and groups it provisioned stay in the directory: the caller decides their fate first."""
+    Users and groups it provisioned stay in the directory; `users` ("keep" or "deactivate") is what
+    the admin chose for them, recorded in the audit row (the caller starts the deactivation)."""
     with transaction.atomic():
         connection = connection_of(tenant, connection_id, for_update=True)
         label = connection.name or connection.idp
         if (confirm_name or "").strip() != label:
             raise ConnectionRefused(f"Type the connection's name, {label}, to confirm.", "confirm_name")
         tokens = connection.tokens.filter(revoked_at__isnull=True).count()
+        _audit(actor, AuditEventType.CONNECTION_DELETED, connection, name=label, idp=connection.idp, users=users)
         connection.delete()
     return DeletedConnection(id=str(connection_id), name=label, tokens_revoked=tokens)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from tenants.accounts import ensure_operator
+from tenants.audit import AuditActor
 from tenants.models import ScimConnection, Tenant
 from tenants.services import (
     create_connection,
@@ -19,6 +20,7 @@ from tenants.services import (
 
 DEMO_SLUG = "acme"
 DEMO_OPERATOR = "operator"
+DEMO_ACTOR = AuditActor.system("make run (demo data)")
 
 
 @dataclass(frozen=True)
@@ -36,17 +38,17 @@ def ensure_demo() -> DemoAccess:
     _, password = ensure_operator(username=DEMO_OPERATOR, email="operator@rollcall.local")
     tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
     if tenant is None:
-        created = create_tenant(name="Acme", slug=DEMO_SLUG)
+        created = create_tenant(name="Acme", slug=DEMO_SLUG, actor=DEMO_ACTOR)
         tenant, setup_url = created.tenant, created.setup_url
     else:
-        setup_url = issue_setup_link(tenant=tenant)
+        setup_url = issue_setup_link(tenant=tenant, actor=DEMO_ACTOR)
     connection = ScimConnection.objects.filter(tenant=tenant, idp="okta").order_by("created_at").first()
     if connection is None:
-        issued = create_connection(tenant=tenant, idp="okta", name="Okta (demo)")
+        issued = create_connection(tenant=tenant, idp="okta", name="Okta (demo)", actor=DEMO_ACTOR)
     else:
         with transaction.atomic():
-            revoke_tokens(connection=connection)
-            issued = rotate_token(connection=connection)
+            revoke_tokens(connection=connection, actor=DEMO_ACTOR)
+            issued = rotate_token(connection=connection, actor=DEMO_ACTOR)
     return DemoAccess(
         operator_username=DEMO_OPERATOR,
         operator_password=password,

@@ -6,9 +6,11 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models, transaction
+from django.utils import timezone
 from django_otp.models import Device
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -246,3 +248,199 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+
+# --------------------------------------------------------------------------- operator console (public)
+
+
+class AuditEvent(models.Model):
+    """One operator or tenant-admin action. Append-only: a trigger (migration 0003) refuses UPDATE and DELETE.
+
+    Written by tenants.audit.record_audit in the transaction of the action it describes. The tenant is
+    a plain reference (no database constraint), so the trail outlives a deleted tenant."""
+
+    id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    type = models.CharField(max_length=64)
+    actor_kind = models.CharField(max_length=16)
+    actor_id = models.CharField(max_length=128)
+    actor_label = models.CharField(max_length=254, blank=True)
+    actor_role = models.CharField(max_length=32, blank=True)
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    target_type = models.CharField(max_length=32, blank=True)
+    target_id = models.CharField(max_length=128, blank=True)
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "occurred_at", "id"], name="audit_tenant_time"),
+            models.Index(fields=["occurred_at", "id"], name="audit_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.type} by {self.actor_kind}:{self.actor_id}"
+
+
+class Job(models.Model):
+    """Long work (exports, bulk replays, rebuilds, re-mapping) that a worker advances in bounded steps.
+
+    `state` is the runner's cursor, saved with each step's effects in one transaction, so a killed
+    worker's successor continues where the last committed step ended."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=64)
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
+    requested_by = models.JSONField(default=dict)  # the AuditActor: kind, id, label, role
+    params = models.JSONField(default=dict, blank=True)
+    state = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress_done = models.BigIntegerField(default=0)
+    progress_total = models.BigIntegerField(null=True, blank=True)
+    steps = models.PositiveIntegerField(default=0)
+    result_path = models.CharField(max_length=500, blank=True)  # relative to ROLLCALL_EXPORT_DIR
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["updated_at"],
+                name="job_unfinished",
+                condition=models.Q(status="queued") | models.Q(status="running"),
+            ),
+            models.Index(fields=["tenant", "-created_at"], name="job_tenant_recent"),
+        ]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED)
+
+
+class SupportSession(models.Model):
+    """An operator's read-only, time-boxed view of a tenant's portal, with the reason they gave."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="support_sessions")
+    operator_id = models.CharField(max_length=128)
+    operator_label = models.CharField(max_length=254, blank=True)
+    reason = models.TextField()
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=254, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "-started_at"], name="support_tenant_recent")]
+
+    @property
+    def until(self) -> datetime:
+        """When the access ended (or will end): the earlier of its end and its expiry."""
+        return min(self.ended_at, self.expires_at) if self.ended_at else self.expires_at
+
+
+class TenantHealth(models.Model):
+    """The tenant's current health summary for the console's tenant list, kept by the workers.
+
+    Windowed counters (`*_24h`) are sums of the tenant's TenantHealthHour rows; time filters read
+    timestamps (`last_error_at`, `setup_updated_at`), so nothing here goes stale between refreshes."""
+
+    tenant = models.OneToOneField(Tenant, primary_key=True, on_delete=models.CASCADE, related_name="health")
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    idps = models.CharField(max_length=200, blank=True)  # configured, comma-separated
+    detected_idps = models.CharField(max_length=200, blank=True)
+    last_scim_request_at = models.DateTimeField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    requests_24h = models.PositiveIntegerField(default=0)
+    errors_24h = models.PositiveIntegerField(default=0)
+    status_2xx_24h = models.PositiveIntegerField(default=0)
+    status_4xx_24h = models.PositiveIntegerField(default=0)
+    status_5xx_24h = models.PositiveIntegerField(default=0)
+    unauthorized_24h = models.PositiveIntegerField(default=0)
+    auth_failures_24h = models.JSONField(default=dict, blank=True)  # cause -> count
+    error_rate_24h = models.FloatField(default=0.0)
+    outbox_backlog = models.PositiveIntegerField(default=0)
+    oldest_pending_at = models.DateTimeField(null=True, blank=True)
+    handler_failures = models.PositiveIntegerField(default=0)
+    parked_events = models.PositiveIntegerField(default=0)
+    webhooks_succeeded_24h = models.PositiveIntegerField(default=0)
+    webhooks_failed_24h = models.PositiveIntegerField(default=0)
+    webhooks_dead = models.PositiveIntegerField(default=0)
+    webhook_endpoints_failing = models.PositiveIntegerField(default=0)
+    last_webhook_failure_at = models.DateTimeField(null=True, blank=True)
+    users_total = models.PositiveIntegerField(default=0)
+    users_active = models.PositiveIntegerField(default=0)
+    groups_total = models.PositiveIntegerField(default=0)
+    seats = models.JSONField(default=dict, blank=True)  # role key -> seats
+    billable_seats = models.PositiveIntegerField(default=0)
+    deprovision_p50_7d = models.FloatField(null=True, blank=True)
+    deprovision_p95_7d = models.FloatField(null=True, blank=True)
+    setup_stage = models.PositiveSmallIntegerField(default=0)
+    setup_updated_at = models.DateTimeField(default=timezone.now)
+    setup = models.JSONField(default=dict, blank=True)  # stage -> ISO time reached (or null)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["last_error_at"], name="health_last_error"),
+            models.Index(fields=["setup_stage", "setup_updated_at"], name="health_setup"),
+            # Tenants whose windowed counters are non-zero: the hourly roll-forward visits only these.
+            models.Index(
+                fields=["tenant"],
+                name="health_windowed",
+                condition=models.Q(requests_24h__gt=0)
+                | models.Q(webhooks_succeeded_24h__gt=0)
+                | models.Q(webhooks_failed_24h__gt=0),
+            ),
+        ]
+
+
+class TenantHealthHour(models.Model):
+    """One tenant's activity in one clock hour (UTC): requests by status class, events, webhooks."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="health_hours")
+    hour = models.DateTimeField()
+    requests = models.PositiveIntegerField(default=0)
+    status_2xx = models.PositiveIntegerField(default=0)
+    status_4xx = models.PositiveIntegerField(default=0)
+    status_5xx = models.PositiveIntegerField(default=0)
+    unauthorized = models.PositiveIntegerField(default=0)
+    auth_failures = models.JSONField(default=dict, blank=True)
+    events_appended = models.PositiveIntegerField(default=0)
+    events_handled = models.PositiveIntegerField(default=0)
+    event_lag_avg_seconds = models.FloatField(null=True, blank=True)
+    event_lag_max_seconds = models.FloatField(null=True, blank=True)
+    webhooks_succeeded = models.PositiveIntegerField(default=0)
+    webhooks_failed = models.PositiveIntegerField(default=0)
+    webhooks_dead = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "hour"], name="health_hour_uniq")]
+        indexes = [models.Index(fields=["hour"], name="health_hour_time")]
+
+
+class TenantHealthDay(models.Model):
+    """Deprovision latency of one tenant on one day (UTC), from its OffboardingRecord rows."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="health_days")
+    day = models.DateField()
+    deprovisions = models.PositiveIntegerField(default=0)
+    deprovision_p50_seconds = models.FloatField(null=True, blank=True)
+    deprovision_p95_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "day"], name="health_day_uniq")]

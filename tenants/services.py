@@ -1,4 +1,8 @@
-"""Tenant, connection and credential lifecycle. Every entry point (CLI, portal, console) calls these."""
+"""Tenant, connection and credential lifecycle. Every entry point (CLI, portal, console) calls these.
+
+Every action takes the `actor` who asks for it and appends its audit row in the action's own
+transaction (tenants.audit); the CLI passes `AuditActor.cli(...)`, `make run` a system actor.
+Secrets never reach the audit log: it records ids and display prefixes only."""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from observability.activity import mark_tenant_active
 from scim.idp import get_profile
 from tenants import secrets as secrets_
-from tenants.models import ApiKey, ScimConnection, ScimToken, SetupLink, Tenant
+from tenants.audit import AuditActor, AuditEventType, record_audit
+from tenants.models import ApiKey, ScimConnection, ScimToken, SetupLink, Tenant, TenantHealth
 from tenants.schema_clone import clone_template
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
@@ -48,7 +54,7 @@ def schema_name_for(slug: str) -> str:
     return "t_" + slug.replace("-", "_")
 
 
-def create_tenant(*, name: str, slug: str) -> CreatedTenant:
+def create_tenant(*, name: str, slug: str, actor: AuditActor) -> CreatedTenant:
     """Create a tenant with its own schema (cloned from the template) and a setup link."""
     name = name.strip()
     if not name:
@@ -63,10 +69,51 @@ def create_tenant(*, name: str, slug: str) -> CreatedTenant:
         with transaction.atomic():
             tenant = Tenant.objects.create(name=name, slug=slug, schema_name=schema_name_for(slug))
             clone_template(tenant.schema_name)
-            setup_url = _issue_setup_link(tenant)
+            TenantHealth.objects.create(tenant=tenant)
+            record_audit(
+                actor=actor,
+                type=AuditEventType.TENANT_CREATED,
+                tenant=tenant,
+                target_type="tenant",
+                target_id=str(tenant.pk),
+                data={"name": name, "slug": slug},
+            )
+            setup_url = _issue_setup_link(tenant, actor)
     except IntegrityError as exc:
         raise TenantError(f"a tenant with slug {slug!r} already exists") from exc
+    _mark(tenant)
     return CreatedTenant(tenant=tenant, setup_url=setup_url)
+
+
+def _mark(tenant: Tenant) -> None:
+    """The health rollup refreshes this tenant's summary (setup progress, connections) soon."""
+    schema = tenant.schema_name
+    transaction.on_commit(lambda: mark_tenant_active(schema))
+
+
+def _set_status(tenant: Tenant, status: str, *, actor: AuditActor, reason: str, event: AuditEventType) -> Tenant:
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if locked.status == status:
+            return locked
+        locked.status = status
+        locked.save(update_fields=["status"])
+        record_audit(actor=actor, type=event, tenant=locked, target_type="tenant", target_id=str(locked.pk), reason=reason)
+        _mark(locked)
+    tenant.status = status
+    return locked
+
+
+def suspend_tenant(*, tenant: Tenant, actor: AuditActor, reason: str) -> Tenant:
+    """Stop the tenant's SCIM traffic (every request 401s) and pipeline; nothing is deleted."""
+    if not reason.strip():
+        raise TenantError("give a reason for suspending the tenant")
+    return _set_status(tenant, Tenant.Status.SUSPENDED, actor=actor, reason=reason.strip(), event=AuditEventType.TENANT_SUSPENDED)
+
+
+def resume_tenant(*, tenant: Tenant, actor: AuditActor, reason: str = "") -> Tenant:
+    """Let a suspended tenant's IdP and pipeline run again."""
+    return _set_status(tenant, Tenant.Status.ACTIVE, actor=actor, reason=reason.strip(), event=AuditEventType.TENANT_RESUMED)
 
 
 def get_tenant(slug: str) -> Tenant:
@@ -84,24 +131,69 @@ def setup_url(secret: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}/setup/{secret}"
 
 
-def _issue_setup_link(tenant: Tenant) -> str:
+def _issue_setup_link(tenant: Tenant, actor: AuditActor) -> str:
     secret = secrets_.new_setup_secret()
     now = timezone.now()
     with transaction.atomic():
         # One setup link at a time: issuing a new one revokes every earlier unused one.
-        SetupLink.objects.filter(
+        earlier = SetupLink.objects.filter(
             tenant=tenant, purpose=SetupLink.Purpose.SETUP, revoked_at__isnull=True, used_at__isnull=True
-        ).update(revoked_at=now, status=SetupLink.Status.REVOKED)
-        SetupLink.objects.create(tenant=tenant, digest=secrets_.digest(secret), expires_at=now + setup_link_ttl())
+        )
+        for link_id in earlier.values_list("pk", flat=True):
+            record_audit(
+                actor=actor,
+                type=AuditEventType.SETUP_LINK_REVOKED,
+                tenant=tenant,
+                target_type="setup_link",
+                target_id=str(link_id),
+                reason="replaced by a new setup link",
+            )
+        earlier.update(revoked_at=now, status=SetupLink.Status.REVOKED)
+        link = SetupLink.objects.create(tenant=tenant, digest=secrets_.digest(secret), expires_at=now + setup_link_ttl())
+        record_audit(
+            actor=actor,
+            type=AuditEventType.SETUP_LINK_ISSUED,
+            tenant=tenant,
+            target_type="setup_link",
+            target_id=str(link.pk),
+            data={"expires_at": link.expires_at.isoformat()},
+        )
     return setup_url(secret)
 
 
-def issue_setup_link(*, tenant: Tenant) -> str:
+def issue_setup_link(*, tenant: Tenant, actor: AuditActor) -> str:
     """A fresh setup link; earlier unused setup links of the tenant stop working."""
-    return _issue_setup_link(tenant)
+    with transaction.atomic():
+        url = _issue_setup_link(tenant, actor)
+        _mark(tenant)
+    return url
 
 
-def create_connection(*, tenant: Tenant, idp: str, name: str = "") -> IssuedToken:
+def revoke_setup_links(*, tenant: Tenant, actor: AuditActor, reason: str = "") -> int:
+    """Revoke every unexpired, unused setup link of the tenant now. Returns how many were revoked."""
+    now = timezone.now()
+    with transaction.atomic():
+        links = list(
+            SetupLink.objects.select_for_update()
+            .filter(tenant=tenant, revoked_at__isnull=True, used_at__isnull=True, expires_at__gt=now)
+            .values_list("pk", flat=True)
+        )
+        SetupLink.objects.filter(pk__in=links).update(revoked_at=now)
+        for link_id in links:
+            record_audit(
+                actor=actor,
+                type=AuditEventType.SETUP_LINK_REVOKED,
+                tenant=tenant,
+                target_type="setup_link",
+                target_id=str(link_id),
+                reason=reason,
+            )
+        if links:
+            _mark(tenant)
+    return len(links)
+
+
+def create_connection(*, tenant: Tenant, idp: str, name: str = "", actor: AuditActor) -> IssuedToken:
     """Create a SCIM connection for an IdP profile and issue its first bearer token."""
     try:
         profile = get_profile(idp)
@@ -109,7 +201,16 @@ def create_connection(*, tenant: Tenant, idp: str, name: str = "") -> IssuedToke
         raise TenantError(str(exc.args[0])) from None
     with transaction.atomic():
         connection = ScimConnection.objects.create(tenant=tenant, idp=profile.key, name=name or profile.name)
-        token = _issue_token(connection)
+        record_audit(
+            actor=actor,
+            type=AuditEventType.CONNECTION_CREATED,
+            tenant=tenant,
+            target_type="connection",
+            target_id=connection.id,
+            data={"idp": profile.key, "name": connection.name},
+        )
+        token = _issue_token(connection, actor=actor, event=AuditEventType.TOKEN_ISSUED)
+        _mark(tenant)
     return IssuedToken(connection=connection, token=token)
 
 
@@ -120,18 +221,35 @@ def get_connection(connection_id: str) -> ScimConnection:
         raise TenantError(f"unknown connection {connection_id!r}") from None
 
 
-def _issue_token(connection: ScimConnection, expires_at=None) -> str:
+def _issue_token(
+    connection: ScimConnection,
+    *,
+    actor: AuditActor,
+    event: AuditEventType,
+    expires_at: datetime | None = None,
+    data: dict[str, object] | None = None,
+) -> str:
     token = secrets_.new_scim_token()
-    ScimToken.objects.create(
+    row = ScimToken.objects.create(
         connection=connection,
         digest=secrets_.digest(token),
         prefix=secrets_.display_prefix(token),
         expires_at=expires_at,
     )
+    record_audit(
+        actor=actor,
+        type=event,
+        tenant=connection.tenant_id,
+        target_type="connection",
+        target_id=connection.id,
+        data={"token_id": row.pk, "prefix": row.prefix, **(data or {})},
+    )
     return token
 
 
-def rotate_token(*, connection: ScimConnection, overlap: timedelta = timedelta(hours=24)) -> IssuedToken:
+def rotate_token(
+    *, connection: ScimConnection, actor: AuditActor, overlap: timedelta = timedelta(hours=24)
+) -> IssuedToken:
     """Issue a new token; the old active ones keep working for `overlap` so the IdP can be updated."""
     now = timezone.now()
     with transaction.atomic():
@@ -139,13 +257,33 @@ def rotate_token(*, connection: ScimConnection, overlap: timedelta = timedelta(h
         connection.tokens.filter(revoked_at__isnull=True, expires_at__gt=now + overlap).update(
             expires_at=now + overlap
         )
-        token = _issue_token(connection)
+        token = _issue_token(
+            connection,
+            actor=actor,
+            event=AuditEventType.TOKEN_ROTATED,
+            data={"old_tokens_expire_at": (now + overlap).isoformat()},
+        )
     return IssuedToken(connection=connection, token=token)
 
 
-def revoke_tokens(*, connection: ScimConnection) -> int:
+def revoke_tokens(*, connection: ScimConnection, actor: AuditActor, reason: str = "") -> int:
     """Revoke every active token of the connection at once. Returns how many were revoked."""
-    return connection.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    with transaction.atomic():
+        tokens = list(
+            connection.tokens.select_for_update().filter(revoked_at__isnull=True).values_list("pk", "prefix")
+        )
+        connection.tokens.filter(pk__in=[pk for pk, _ in tokens]).update(revoked_at=timezone.now())
+        for token_id, prefix in tokens:
+            record_audit(
+                actor=actor,
+                type=AuditEventType.TOKEN_REVOKED,
+                tenant=connection.tenant_id,
+                target_type="connection",
+                target_id=connection.id,
+                reason=reason,
+                data={"token_id": token_id, "prefix": prefix},
+            )
+    return len(tokens)
 
 
 def record_token_use(token: ScimToken, *, source_ip: str | None, now: datetime) -> None:
@@ -183,8 +321,35 @@ def update_tenant_settings(*, tenant: Tenant, **changes: object) -> dict[str, ob
     return current
 
 
-def create_api_key(*, tenant: Tenant, label: str = "") -> str:
+def create_api_key(*, tenant: Tenant, label: str = "", actor: AuditActor) -> str:
     """Issue an Events API key for the tenant; returns the full key (shown once)."""
     key_id, key = secrets_.new_api_key()
-    ApiKey.objects.create(tenant=tenant, key_id=key_id, digest=secrets_.digest(key), label=label)
+    with transaction.atomic():
+        ApiKey.objects.create(tenant=tenant, key_id=key_id, digest=secrets_.digest(key), label=label)
+        record_audit(
+            actor=actor,
+            type=AuditEventType.API_KEY_ISSUED,
+            tenant=tenant,
+            target_type="api_key",
+            target_id=key_id,
+            data={"label": label},
+        )
     return key
+
+
+def revoke_api_key(*, tenant: Tenant, key_id: str, actor: AuditActor, reason: str = "") -> bool:
+    """Revoke one of the tenant's Events API keys. False when it is unknown or already revoked."""
+    with transaction.atomic():
+        updated = ApiKey.objects.filter(tenant=tenant, key_id=key_id, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if updated:
+            record_audit(
+                actor=actor,
+                type=AuditEventType.API_KEY_REVOKED,
+                tenant=tenant,
+                target_type="api_key",
+                target_id=key_id,
+                reason=reason,
+            )
+    return bool(updated)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from scim.idp import PROFILES, get_profile
 from scim.idp.base import IdpProfile
 from tenants import accounts
+from tenants.audit import AuditActor, AuditEventType, record_audit
 from tenants.connections import ConnectionRefused, issue_or_rotate_token
 from tenants.connections import active_tokens as _active_tokens
 from tenants.models import ConnectionSetup, ScimConnection, ScimToken, Tenant
@@ -58,11 +59,19 @@ def _profile(idp: str) -> IdpProfile:
         raise WizardError("Choose one of the identity providers listed.", "idp") from None
 
 
-def start_setup(*, tenant: Tenant, idp: str, actor: User) -> ConnectionSetup:
+def start_setup(*, tenant: Tenant, idp: str, actor: User, audit: AuditActor) -> ConnectionSetup:
     """A new connection for the chosen IdP (no token yet: step 3 issues it) with its wizard state."""
     profile = _profile(idp)
     with transaction.atomic():
         connection = ScimConnection.objects.create(tenant=tenant, idp=profile.key, name=profile.name)
+        record_audit(
+            actor=audit,
+            type=AuditEventType.CONNECTION_CREATED,
+            tenant=tenant,
+            target_type="connection",
+            target_id=connection.id,
+            data={"idp": profile.key, "name": connection.name, "via": "setup wizard"},
+        )
         return ConnectionSetup.objects.create(
             connection=connection, tenant=tenant, step=Step.INSTRUCTIONS, started_by=actor
         )
@@ -73,7 +82,7 @@ def needs_confirmation_to_change(setup: ConnectionSetup, idp: str) -> bool:
     return _profile(idp).key != setup.connection.idp and setup.step != Step.IDP
 
 
-def change_idp(*, setup: ConnectionSetup, idp: str) -> ConnectionSetup:
+def change_idp(*, setup: ConnectionSetup, idp: str, audit: AuditActor) -> ConnectionSetup:
     """Switch the connection to another IdP profile; steps 2-4 start over (tokens stay valid)."""
     profile = _profile(idp)
     connection = setup.connection
@@ -83,6 +92,14 @@ def change_idp(*, setup: ConnectionSetup, idp: str) -> ConnectionSetup:
         old = get_profile(connection.idp)
         if not connection.name or connection.name == old.name:
             connection.name = profile.name
+        record_audit(
+            actor=audit,
+            type=AuditEventType.CONNECTION_IDP_CHANGED,
+            tenant=setup.tenant_id,
+            target_type="connection",
+            target_id=connection.id,
+            data={"before": connection.idp, "after": profile.key},
+        )
         connection.idp = profile.key
         connection.save(update_fields=["idp", "name"])
         setup.step = Step.INSTRUCTIONS
@@ -104,14 +121,14 @@ def active_tokens(connection: ScimConnection) -> list[ScimToken]:
     return _active_tokens(connection)
 
 
-def generate_token(*, setup: ConnectionSetup, overlap: str | None = None) -> IssuedToken:
+def generate_token(*, setup: ConnectionSetup, audit: AuditActor, overlap: str | None = None) -> IssuedToken:
     """The connection's first token, or a new one with the old ones kept for `overlap` (a ROTATION_OVERLAPS key)."""
     connection = setup.connection
     if not reached(setup, Step.CREDENTIALS):
         raise WizardError("Finish the steps in your identity provider first.")
     with transaction.atomic():
         try:
-            issued = issue_or_rotate_token(connection=connection, overlap=overlap)
+            issued = issue_or_rotate_token(connection=connection, overlap=overlap, actor=audit)
         except ConnectionRefused as exc:
             raise WizardError(exc.message, exc.field) from None
         setup.token_issued_at = timezone.now()
@@ -205,13 +222,21 @@ def skip_verification(*, setup: ConnectionSetup) -> ConnectionSetup:
     return setup
 
 
-def complete_setup(*, setup: ConnectionSetup) -> ConnectionSetup:
+def complete_setup(*, setup: ConnectionSetup, audit: AuditActor) -> ConnectionSetup:
     """Step 8: the wizard is finished for this connection; the tenant's setup link is marked completed."""
     _require(setup, Step.DONE)
     with transaction.atomic():
         if setup.completed_at is None:
             setup.completed_at = timezone.now()
             setup.save(update_fields=["completed_at", "updated_at"])
+            record_audit(
+                actor=audit,
+                type=AuditEventType.SETUP_COMPLETED,
+                tenant=setup.tenant_id,
+                target_type="connection",
+                target_id=setup.connection_id,
+                data={"verification": setup.verification_state},
+            )
         accounts.record_setup_completed(tenant=setup.tenant)
     return setup
 

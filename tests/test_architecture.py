@@ -1,7 +1,8 @@
 """The import graph runs one way: each package imports only the packages below it.
 
     scim (the pure protocol)  <  observability  <  tenants  <  outbox  <  directory
-        <  provisioning  <  scim_api (the SCIM edge)  <  portal  <  config (the project)
+        <  provisioning  <  scim_api (the SCIM edge)  <  console (the operator console's backend)
+        <  portal  <  config (the project)
 
 So the edge calls the domain, the domain appends to the outbox, and nothing below ever imports
 something above it (no package pair imports each other; function-level imports count too).
@@ -15,7 +16,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["scim", "observability", "tenants", "outbox", "directory", "provisioning", "scim_api", "portal", "config"]
+LAYERS = [
+    "scim",
+    "observability",
+    "tenants",
+    "outbox",
+    "directory",
+    "provisioning",
+    "scim_api",
+    "console",
+    "portal",
+    "config",
+]
 RANK = {name: index for index, name in enumerate(LAYERS)}
 # The pure protocol imports nothing of the project and nothing of Django.
 PURE = {"scim"}

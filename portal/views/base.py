@@ -24,6 +24,7 @@ from django_tenants.utils import schema_context
 
 from outbox.append import Actor
 from tenants.accounts import Audience, has_confirmed_totp
+from tenants.audit import AuditActor
 from tenants.models import Operator, Tenant, TenantAdmin
 
 LOGIN_URLS = {Audience.PORTAL: "portal:login", Audience.CONSOLE: "console:login"}
@@ -96,9 +97,21 @@ class TenantPortalView(AudienceView):
 
     @property
     def actor(self) -> Actor:
-        """Who directory changes made from this request are attributed to (events, grants)."""
+        """Who directory changes made from this request are attributed to (events, grants, audit)."""
         user = signed_in_user(self.request)
         return Actor(kind="portal", id=user.username, request_id=getattr(self.request, "request_id", ""))
+
+    @property
+    def audit_actor(self) -> AuditActor:
+        """The signed-in admin as the audit log records them, with where the request came from."""
+        user = signed_in_user(self.request)
+        return AuditActor(
+            kind="tenant_admin",
+            id=user.username,
+            label=user.email or user.username,
+            source_ip=self.request.META.get("REMOTE_ADDR"),
+            request_id=getattr(self.request, "request_id", ""),
+        )
 
 
 class Permission(StrEnum):

@@ -11,12 +11,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from console.job_runners import JobKind
 from directory.connection_users import Disposition, connection_population
 from directory.models import DirectoryUser
-from portal import bulk
+from portal import jobs
 from portal.health import connection_health
 from portal.views.base import TenantPortalView
-from portal.views.wizard import resume_url
+from portal.views.wizard import POLL_DONE, resume_url
 from scim.idp import get_profile
 from tenants import connections as services
 from tenants.connections import OVERLAP_CHOICES, ConnectionNotFound, ConnectionRefused
@@ -45,7 +46,20 @@ class ConnectionsView(TenantPortalView):
             }
             for h in health
         ]
-        return render(request, "portal/connections/list.html", {"tenant": self.tenant, "nav": "connections", "rows": rows})
+        if request.htmx and request.GET.get("part") == "job":  # type: ignore[attr-defined]
+            return self.job_panel(request)
+        job = jobs.job_view(self.tenant, request.GET.get("job", ""), kinds=(JobKind.DEACTIVATE_CONNECTION_USERS,))
+        context = {"tenant": self.tenant, "nav": "connections", "rows": rows, "job": job, "poll_url": request.path}
+        return render(request, "portal/connections/list.html", context)
+
+    def job_panel(self, request: HttpRequest) -> HttpResponse:
+        job = jobs.job_view(self.tenant, request.GET.get("job", ""), kinds=(JobKind.DEACTIVATE_CONNECTION_USERS,))
+        if job is None:
+            raise Http404("no such job")
+        response = render(request, "portal/_job.html", {"job": job, "poll_url": request.path})
+        if job.finished:
+            response.status_code = POLL_DONE
+        return response
 
 
 class ConnectionView(TenantPortalView):
@@ -92,21 +106,25 @@ class ConnectionView(TenantPortalView):
         action = request.POST.get("action", "")
         try:
             if action == "rename":
-                services.rename_connection(tenant=self.tenant, connection_id=connection.id, name=request.POST.get("name", ""))
+                services.rename_connection(
+                    tenant=self.tenant, connection_id=connection.id, name=request.POST.get("name", ""), actor=self.audit_actor
+                )
                 messages.success(request, "Connection renamed.")
             elif action == "rotate":
                 issued = services.rotate_connection_token(
-                    tenant=self.tenant, connection_id=connection.id, overlap=request.POST.get("overlap")
+                    tenant=self.tenant, connection_id=connection.id, overlap=request.POST.get("overlap"), actor=self.audit_actor
                 )
                 # The token exists in clear only in this response.
                 return self._page(request, self.connection(connection_id), new_token=issued.token)
             elif action == "revoke":
                 token = services.revoke_token(
-                    tenant=self.tenant, connection_id=connection.id, token_id=_int(request.POST.get("token"))
+                    tenant=self.tenant, connection_id=connection.id, token_id=_int(request.POST.get("token")), actor=self.audit_actor
                 )
                 messages.success(request, f"Token {token.prefix}… no longer works.")
             elif action in {"disable", "enable"}:
-                services.set_connection_enabled(tenant=self.tenant, connection_id=connection.id, enabled=action == "enable")
+                services.set_connection_enabled(
+                    tenant=self.tenant, connection_id=connection.id, enabled=action == "enable", actor=self.audit_actor
+                )
                 messages.success(
                     request,
                     "Connection enabled: requests are accepted again."
@@ -134,22 +152,22 @@ class DeleteConnectionView(ConnectionView):
             return self._page(request, connection, status=400, error_field="users",
                               error="Choose what happens to the users first.")
         population = connection_population(connection.id)
+        confirm = request.POST.get("confirm_name", "")
         try:
+            if disposition is Disposition.DEACTIVATE and population.active_users:
+                deleted, job_id = jobs.delete_connection_and_deactivate(
+                    tenant=self.tenant, connection_id=connection.id, idp=connection.idp, confirm_name=confirm,
+                    audit=self.audit_actor,
+                )
+                messages.success(request, f"{deleted.name} is deleted. Its active users are being deactivated.")
+                return redirect(f"{reverse('portal:connections')}?job={job_id}")
             deleted = services.delete_connection(
-                tenant=self.tenant, connection_id=connection.id, confirm_name=request.POST.get("confirm_name", "")
+                tenant=self.tenant, connection_id=connection.id, confirm_name=confirm, users=disposition.value,
+                actor=self.audit_actor,
             )
         except ConnectionRefused as exc:
             return self._page(request, connection, status=400, error=exc.message, error_field=exc.field,
                               chosen=disposition.value)
-        if disposition is Disposition.DEACTIVATE and population.active_users:
-            job_id = bulk.start_connection_deactivation(
-                self.tenant, connection_id=deleted.id, idp=connection.idp, requested_by=self.actor.label
-            )
-            messages.success(
-                request,
-                f"{deleted.name} is deleted. Its {population.active_users} active users are being deactivated in the background.",
-            )
-            return redirect(f"{reverse('portal:connections')}?job={job_id}")
         messages.success(request, f"{deleted.name} is deleted. Its users stay in the directory as they are.")
         return redirect("portal:connections")
 

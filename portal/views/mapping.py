@@ -15,17 +15,17 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from console.job_runners import JobKind
 from directory.attribute_mappings import (
     MappedField,
     MappingPreview,
     effective_mapping,
     mapped_fields,
     preview_attribute_mapping,
-    set_attribute_mapping,
 )
 from directory.errors import InvalidValue
 from directory.mapping import CUSTOM_FIELD_PREFIX, app_field, custom_field, custom_field_key
-from portal import remap
+from portal import jobs
 from portal.mapping_preview import path_options, payload_previews
 from portal.views.base import TenantPortalView
 from portal.views.wizard import POLL_DONE, WizardView, stepper
@@ -116,7 +116,7 @@ class MappingScreen(TenantPortalView):
             "unsaved": bool(choices) and any(current.get(k, "") != v for k, v in (choices or {}).items()),
             "mode": self.mode,
             "form_url": request.path,
-            "job": remap.progress(self.tenant, request.GET.get("job", "")),
+            "job": jobs.job_view(self.tenant, request.GET.get("job", ""), kinds=(JobKind.REMAP_USERS,)),
             **extra,
         }
         if request.htmx and request.GET.get("part") == "preview":  # type: ignore[attr-defined]
@@ -137,10 +137,10 @@ class MappingScreen(TenantPortalView):
         return self.screen(request, connection, setup, choices=choices)
 
     def job_panel(self, request: HttpRequest, connection: ScimConnection) -> HttpResponse:
-        job = remap.progress(self.tenant, request.GET.get("job", ""))
+        job = jobs.job_view(self.tenant, request.GET.get("job", ""), kinds=(JobKind.REMAP_USERS,))
         if job is None:
             raise Http404("no such job")
-        response = render(request, "portal/mapping/_job.html", {"job": job, "connection": connection, "form_url": request.path})
+        response = render(request, "portal/_job.html", {"job": job, "poll_url": request.path})
         if job.finished:
             response.status_code = POLL_DONE
         return response
@@ -161,12 +161,14 @@ class MappingScreen(TenantPortalView):
             return self.screen(request, connection, setup, choices=choices, status=400, error="Unknown action.")
         current = effective_mapping(connection.idp)
         changed = {k: v for k, v in choices.items() if current.get(k, "") != v}
+        job_id = ""
         try:
             if changed:
-                set_attribute_mapping(idp=connection.idp, mapping=changed, actor=self.actor)
+                _, job_id = jobs.save_mapping_and_remap(
+                    tenant=self.tenant, idp=connection.idp, mapping=changed, actor=self.actor, audit=self.audit_actor
+                )
         except InvalidValue as exc:
             return self.screen(request, connection, setup, choices=choices, status=400, errors={exc.field: exc.message})
-        job_id = remap.start(self.tenant, idp=connection.idp, requested_by=self.actor.label) if changed else ""
         return self.after_save(request, connection, setup, job_id=job_id, changed=bool(changed))
 
     def after_save(

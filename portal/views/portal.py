@@ -84,17 +84,27 @@ class AdminsView(TenantPortalView):
             if not form.is_valid():
                 return self._page(request, form, status=400)
             try:
-                url = accounts.invite_admin(tenant=self.tenant, email=form.cleaned_data["email"], invited_by=signed_in_user(request))
+                url = accounts.invite_admin(
+                    tenant=self.tenant,
+                    email=form.cleaned_data["email"],
+                    invited_by=signed_in_user(request),
+                    audit=self.audit_actor,
+                )
             except AccountError as exc:
                 form.add_error("email", exc.message)
                 return self._page(request, form, status=400)
             return self._page(request, InviteForm(), invite_url=url, invited_email=form.cleaned_data["email"])
         try:
             if action == "remove":
-                email = accounts.remove_admin(tenant=self.tenant, admin_id=_int(request.POST.get("admin")), actor=signed_in_user(request))
+                email = accounts.remove_admin(
+                    tenant=self.tenant,
+                    admin_id=_int(request.POST.get("admin")),
+                    actor=signed_in_user(request),
+                    audit=self.audit_actor,
+                )
                 messages.success(request, f"{email} can no longer sign in.")
             elif action == "revoke_invite":
-                accounts.revoke_invite(tenant=self.tenant, invite_id=_int(request.POST.get("invite")))
+                accounts.revoke_invite(tenant=self.tenant, invite_id=_int(request.POST.get("invite")), audit=self.audit_actor)
                 messages.success(request, "The invite link no longer works.")
             else:
                 return self._page(request, InviteForm(), status=400, error="Unknown action.")

@@ -166,6 +166,8 @@ class IdpProfile:
     mapping_overrides: tuple[AttributeMapping, ...] = ()
     url_suffix: str = ""
     normaliser: RequestNormaliser | None = None
+    # Why this IdP may not have sent a deprovisioning (the console's "IdP never sent it" verdict).
+    deprovision_hints: tuple[str, ...] = ()
     # Minutes between the IdP's sync cycles; None for IdPs that push each change as it happens.
     sync_cycle_minutes: int | None = None
     # Setup wizard copy: one line on the IdP tile, the one thing admins get wrong, what to try

@@ -60,6 +60,12 @@ BEHAVIOUR = Behaviour(
 
 PROFILE = IdpProfile(
     key="entra",
+    deprovision_hints=(
+        "Entra deprovisions only users that leave its scope: a user still assigned directly (or with "
+        "Scope set to all users) stays active, and a user who went out of scope may be skipped rather "
+        "than deactivated.",
+        "Entra sends changes in cycles of about 40 minutes; Provision on demand sends this user now.",
+    ),
     sync_cycle_minutes=40,
     name="Microsoft Entra ID",
     aliases=("azure", "azuread", "azure_ad", "entra_id", "entraid", "microsoft"),

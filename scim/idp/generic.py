@@ -39,6 +39,10 @@ BEHAVIOUR = Behaviour(
 
 PROFILE = IdpProfile(
     key="generic",
+    deprovision_hints=(
+        "Check that the IdP is set to deactivate or delete users when their access to this app is "
+        "removed: many IdPs only stop sending updates.",
+    ),
     name="Generic SCIM 2.0",
     aliases=("scim", "other", "custom", "rfc"),
     behaviour=BEHAVIOUR,

@@ -47,6 +47,10 @@ BEHAVIOUR = Behaviour(
 
 PROFILE = IdpProfile(
     key="google",
+    deprovision_hints=(
+        "Google acts per trigger (app unassigned, user suspended, user deleted) as configured in the "
+        "app's provisioning settings; \"Don't take any action\" sends nothing.",
+    ),
     name="Google Workspace",
     aliases=("google_workspace", "gsuite", "g_suite", "workspace"),
     behaviour=BEHAVIOUR,

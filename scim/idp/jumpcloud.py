@@ -46,6 +46,10 @@ BEHAVIOUR = Behaviour(
 
 PROFILE = IdpProfile(
     key="jumpcloud",
+    deprovision_hints=(
+        "JumpCloud deactivates when the user is unbound from the application or suspended; removing "
+        "them from an unrelated group sends nothing.",
+    ),
     name="JumpCloud",
     aliases=("jump_cloud",),
     behaviour=BEHAVIOUR,

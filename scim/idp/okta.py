@@ -51,6 +51,12 @@ BEHAVIOUR = Behaviour(
 
 PROFILE = IdpProfile(
     key="okta",
+    deprovision_hints=(
+        "Okta sends no group removal for a user who is still Staged (not yet activated in Okta), so "
+        "unassigning a staged user through a group changes nothing here.",
+        "Okta deactivates (PATCH active=false) only when Provisioning > To App > Deactivate Users is "
+        "enabled; unassigning the user is otherwise silent.",
+    ),
     name="Okta",
     behaviour=BEHAVIOUR,
     user_agents=("okta scim",),  # "Okta SCIM Client 1.0.0"; the spec tests send "OKTA SCIM Integration"

@@ -65,6 +65,10 @@ BEHAVIOUR = Behaviour(
 
 PROFILE = IdpProfile(
     key="onelogin",
+    deprovision_hints=(
+        "With admin approval switched on, OneLogin queues the change until an admin approves it "
+        "(Applications > Provisioning > pending).",
+    ),
     name="OneLogin",
     aliases=("one_login",),
     behaviour=BEHAVIOUR,

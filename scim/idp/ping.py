@@ -45,6 +45,9 @@ BEHAVIOUR = Behaviour(
 
 PROFILE = IdpProfile(
     key="ping",
+    deprovision_hints=(
+        "PingOne provisions only while both the connection toggle and the provisioning rule are Active.",
+    ),
     name="Ping Identity",
     aliases=("pingone", "pingfederate", "ping_identity", "pingidentity"),
     behaviour=BEHAVIOUR,

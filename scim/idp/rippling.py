@@ -42,6 +42,10 @@ BEHAVIOUR = Behaviour(
 
 PROFILE = IdpProfile(
     key="rippling",
+    deprovision_hints=(
+        "Rippling deprovisions on the employee's termination date or app removal, as configured in the "
+        "app's access rules.",
+    ),
     name="Rippling",
     behaviour=BEHAVIOUR,
     user_agents=("rippling",),  # [inferred]

@@ -16,6 +16,7 @@ from scim.resources import parse_resource
 from scim.schema import USER, resolve_path
 from tenants.services import create_connection, scim_base_url
 from tenants.setup import setup_instructions
+from tests.support.actors import TEST_ACTOR
 
 KEYS = ("okta", "entra", "google", "onelogin", "jumpcloud", "ping", "rippling", "generic")
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -139,7 +140,7 @@ def test_entra_default_mapping_reads_what_entra_sends() -> None:
 
 @pytest.mark.parametrize("key", KEYS)
 def test_setup_instructions_fill_every_placeholder(tenant_a, key: str) -> None:  # type: ignore[no-untyped-def]
-    connection = create_connection(tenant=tenant_a, idp=key).connection
+    connection = create_connection(tenant=tenant_a, idp=key, actor=TEST_ACTOR).connection
     steps = setup_instructions(connection, token="rcs_example")
     text = " ".join([s.title + s.body for s in steps] + [f.value for s in steps for f in s.fields])
     assert "{scim_base_url}" not in text and "{token}" not in text
@@ -147,14 +148,14 @@ def test_setup_instructions_fill_every_placeholder(tenant_a, key: str) -> None: 
 
 
 def test_entra_setup_instructions_append_the_rfc_patch_flag_to_the_tenant_url(tenant_a) -> None:  # type: ignore[no-untyped-def]
-    connection = create_connection(tenant=tenant_a, idp="entra").connection
+    connection = create_connection(tenant=tenant_a, idp="entra", actor=TEST_ACTOR).connection
     fields = {f.label: f.value for step in setup_instructions(connection, token="rcs_t") for f in step.fields}
     assert fields["Tenant URL"] == scim_base_url(connection) + "?aadOptscim062020"
     assert fields["Secret Token"] == "rcs_t"
 
 
 def test_okta_setup_instructions_use_oktas_field_labels(tenant_a) -> None:  # type: ignore[no-untyped-def]
-    connection = create_connection(tenant=tenant_a, idp="okta").connection
+    connection = create_connection(tenant=tenant_a, idp="okta", actor=TEST_ACTOR).connection
     fields = {f.label: f.value for step in setup_instructions(connection, token="rcs_t") for f in step.fields}
     assert fields["SCIM connector base URL"] == scim_base_url(connection)
     assert fields["Unique identifier field for users"] == "userName"
@@ -163,7 +164,7 @@ def test_okta_setup_instructions_use_oktas_field_labels(tenant_a) -> None:  # ty
 
 
 def test_setup_instructions_without_a_token_say_where_to_get_one(tenant_a) -> None:  # type: ignore[no-untyped-def]
-    connection = create_connection(tenant=tenant_a, idp="onelogin").connection
+    connection = create_connection(tenant=tenant_a, idp="onelogin", actor=TEST_ACTOR).connection
     fields = {f.label: f.value for step in setup_instructions(connection) for f in step.fields}
     assert "rotate" in fields["SCIM Bearer Token"]
     assert '"userName": "{$parameters.scimusername}"' in fields["SCIM JSON Template"]

@@ -14,6 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from tenants import accounts
 from tenants.models import Tenant, TenantAdmin
 from tenants.services import issue_setup_link
+from tests.support.actors import TEST_ACTOR
 
 PASSWORD = "correct horse battery staple"
 
@@ -51,7 +52,7 @@ class Admin:
 
 def make_admin(tenant: Tenant, email: str) -> Admin:
     """A tenant admin created the way a person does it: setup link, account, TOTP confirmed."""
-    url = issue_setup_link(tenant=tenant)
+    url = issue_setup_link(tenant=tenant, actor=TEST_ACTOR)
     admin = accounts.create_account_from_link(
         secret=secret_of(url), email=email, password=PASSWORD, password_again=PASSWORD
     )

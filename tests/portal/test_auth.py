@@ -14,6 +14,7 @@ from tenants import accounts
 from tenants.models import RecoveryCodeDevice, TenantAdmin
 from tenants.services import issue_setup_link
 from tests.portal.support import PASSWORD, password_only_client, secret_of, totp_now, verified_client
+from tests.support.actors import TEST_ACTOR
 from tests.support.queries import count_queries
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +105,7 @@ def test_failed_codes_are_rate_limited(admin_a) -> None:  # type: ignore[no-unty
 def test_enrolment_shows_qr_and_manual_key_and_a_wrong_code_changes_nothing(tenant_a) -> None:  # type: ignore[no-untyped-def]
     client = Client()
     client.post(
-        f"/setup/{secret_of(issue_setup_link(tenant=tenant_a))}",
+        f"/setup/{secret_of(issue_setup_link(tenant=tenant_a, actor=TEST_ACTOR))}",
         {"email": "new@alpha.example", "password": PASSWORD, "password_again": PASSWORD},
     )
     page = client.get("/portal/enrol").content.decode()

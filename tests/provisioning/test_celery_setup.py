@@ -10,18 +10,23 @@ from provisioning import celery_setup
 
 def test_configure_installs_queues_routes_and_the_beat_schedule(settings):
     settings.OUTBOX_SWEEP_SECONDS = 7
+    settings.ROLLCALL_HEALTH_REFRESH_SECONDS = 11
     app = Celery("probe")
     app.config_from_object("django.conf:settings", namespace="CELERY")
     celery_setup.configure(app)
     celery_setup.configure(app)  # idempotent
     schedule = app.conf.beat_schedule
     assert schedule["sweep-outbox-and-webhook-retries"]["schedule"] == 7.0
+    assert schedule["refresh-tenant-health"]["schedule"] == 11.0
     assert {entry["task"] for entry in schedule.values()} == {
         "provisioning.sweep_outbox",
         "scim.check_error_rates",
         "provisioning.check_expiring_tokens",
         "provisioning.expire_agents",
         "provisioning.worker_heartbeat",
+        "console.requeue_stale_jobs",
+        "console.refresh_tenant_health",
+        "console.reconcile_tenant_health",
     }
     assert {q.name for q in app.conf.task_queues} == {"celery", queues.EVENTS_QUEUE, queues.OUTBOUND_QUEUE}
     assert app.conf.task_routes[queues.DISPATCH_TASK] == {"queue": queues.EVENTS_QUEUE}

@@ -12,6 +12,7 @@ from tenants.context import tenant_schema
 from tenants.models import ApiKey, Tenant
 from tenants.services import create_api_key
 from tests.provisioning.support import make_user
+from tests.support.actors import TEST_ACTOR
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def get(key: str | None, **params: str | int):
 
 @pytest.fixture
 def acme_key(tenant_a) -> str:
-    return create_api_key(tenant=tenant_a, label="tests")
+    return create_api_key(tenant=tenant_a, label="tests", actor=TEST_ACTOR)
 
 
 @pytest.fixture
@@ -108,7 +109,7 @@ def test_limit_outside_1_to_100_is_a_400(acme_key, limit):
 def test_a_key_sees_only_its_own_tenants_events(acme_events, tenant_b, bravo):
     with tenant_schema(bravo):
         make_user("x@bravo.test")
-    bravo_key = create_api_key(tenant=tenant_b)
+    bravo_key = create_api_key(tenant=tenant_b, actor=TEST_ACTOR)
     body = get(bravo_key, limit=100).json()
     assert [e["data"]["user"]["user_name"] for e in body["data"]] == ["x@bravo.test"]
     assert all(e["id"].startswith(f"{bravo.slug}:") for e in body["data"])

@@ -13,6 +13,7 @@ from tenants.context import TenantRef, tenant_schema
 from tenants.models import ScimConnection, ScimToken, Tenant
 from tenants.services import create_connection, rotate_token
 from tests.provisioning.support import drain, make_group, map_group, send_mail
+from tests.support.actors import TEST_ACTOR
 
 pytestmark = pytest.mark.django_db
 ADMINS = {"admin_emails": ["it@acme.test", "sec@acme.test"]}
@@ -68,10 +69,10 @@ def test_repeated_notification_is_bumped_not_duplicated_and_emailed_after_cooldo
 
 
 def test_expiring_token_warns_once_but_not_while_it_is_being_rotated_out(acme_admins, tenant_b, mailoutbox):
-    issued = create_connection(tenant=Tenant.objects.get(id=acme_admins.id), idp="okta")
+    issued = create_connection(tenant=Tenant.objects.get(id=acme_admins.id), idp="okta", actor=TEST_ACTOR)
     token = ScimToken.objects.get(connection=issued.connection)
     ScimToken.objects.filter(id=token.id).update(expires_at=timezone.now() + timedelta(days=3))
-    far = create_connection(tenant=tenant_b, idp="okta")
+    far = create_connection(tenant=tenant_b, idp="okta", actor=TEST_ACTOR)
     ScimToken.objects.filter(connection=far.connection).update(expires_at=timezone.now() + timedelta(days=30))
 
     assert check_expiring_tokens() == 1
@@ -82,6 +83,6 @@ def test_expiring_token_warns_once_but_not_while_it_is_being_rotated_out(acme_ad
     send_mail(acme_admins)
     assert len(mailoutbox) == 1
 
-    rotating = create_connection(tenant=Tenant.objects.get(id=acme_admins.id), idp="entra")
-    rotate_token(connection=ScimConnection.objects.get(id=rotating.connection.id))  # old one: 24 h overlap
+    rotating = create_connection(tenant=Tenant.objects.get(id=acme_admins.id), idp="entra", actor=TEST_ACTOR)
+    rotate_token(connection=ScimConnection.objects.get(id=rotating.connection.id), actor=TEST_ACTOR)  # old one: 24 h overlap
     assert check_expiring_tokens() == 1  # only the first connection's token, not the rotated one

@@ -9,6 +9,7 @@ from tenants.context import tenant_schema
 from tenants.db import tenant_connection
 from tenants.models import ScimToken
 from tenants.services import create_connection, revoke_tokens, rotate_token
+from tests.support.actors import TEST_ACTOR
 from tests.support.scim_client import ScimClient
 
 pytestmark = pytest.mark.django_db
@@ -35,13 +36,13 @@ def test_tokens_are_stored_only_as_digests(scim):
 def test_revoked_token_is_rejected_immediately(scim):
     conn = ScimToken.objects.get(connection_id=scim.connection_id).connection
     assert scim.get("/Users").status == 200
-    revoke_tokens(connection=conn)
+    revoke_tokens(connection=conn, actor=TEST_ACTOR)
     assert _is_401(scim.get("/Users"))
 
 
 def test_rotation_keeps_old_token_during_overlap(scim):
     conn = ScimToken.objects.get(connection_id=scim.connection_id).connection
-    issued = rotate_token(connection=conn)
+    issued = rotate_token(connection=conn, actor=TEST_ACTOR)
     assert scim.get("/Users").status == 200
     assert scim.get("/Users", token=issued.token).status == 200
 
@@ -90,7 +91,7 @@ def test_data_lives_in_each_tenants_schema(scim, scim_b, tenant_a, tenant_b):
 
 def test_second_connection_of_a_tenant_sees_the_same_directory(scim, tenant_a):
     created = scim.create_user("shared@alpha.test")
-    issued = create_connection(tenant=tenant_a, idp="okta")
+    issued = create_connection(tenant=tenant_a, idp="okta", actor=TEST_ACTOR)
     other = ScimClient(issued.connection.id, issued.token, tenant_a)
     assert other.get(f"/Users/{created['id']}").status == 200
 

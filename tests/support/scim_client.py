@@ -14,6 +14,7 @@ from tenants.context import tenant_schema
 from tenants.db import tenant_connection
 from tenants.models import Tenant
 from tenants.services import create_connection
+from tests.support.actors import TEST_ACTOR
 
 SCIM_JSON = "application/scim+json"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -46,7 +47,7 @@ class ScimClient:
 
     @classmethod
     def for_tenant(cls, tenant: Tenant, idp: str = "generic") -> ScimClient:
-        issued = create_connection(tenant=tenant, idp=idp)
+        issued = create_connection(tenant=tenant, idp=idp, actor=TEST_ACTOR)
         return cls(issued.connection.id, issued.token, tenant)
 
     @contextmanager

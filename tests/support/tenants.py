@@ -6,6 +6,7 @@ from django.db import connection
 
 from tenants.models import Tenant
 from tenants.services import create_tenant, schema_name_for
+from tests.support.actors import TEST_ACTOR
 
 
 def ensure_tenant(slug: str, name: str) -> Tenant:
@@ -15,4 +16,4 @@ def ensure_tenant(slug: str, name: str) -> Tenant:
         return existing
     with connection.cursor() as cursor:  # a schema left behind by a flushed transactional test
         cursor.execute(f'DROP SCHEMA IF EXISTS "{schema_name_for(slug)}" CASCADE')
-    return create_tenant(name=name, slug=slug).tenant
+    return create_tenant(name=name, slug=slug, actor=TEST_ACTOR).tenant

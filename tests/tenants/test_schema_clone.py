@@ -8,6 +8,7 @@ from django.db import connection
 from tenants.db import tenant_connection
 from tenants.schema_clone import clone_template
 from tenants.services import TenantError, create_tenant
+from tests.support.actors import TEST_ACTOR
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +32,14 @@ def _structure(schema: str) -> set[tuple[str, str]]:
 
 
 def test_clone_has_every_table_index_and_constraint_of_the_template():
-    tenant = create_tenant(name="Clone", slug="clone-check").tenant
+    tenant = create_tenant(name="Clone", slug="clone-check", actor=TEST_ACTOR).tenant
     template = _structure("tenant_template")
     clone = _structure(tenant.schema_name)
     assert template and clone == template
 
 
 def test_clone_copies_seed_rows_and_identity_sequences_continue():
-    tenant = create_tenant(name="Seeds", slug="seed-check").tenant
+    tenant = create_tenant(name="Seeds", slug="seed-check", actor=TEST_ACTOR).tenant
     tenant_connection().set_tenant(tenant)
     from django.db.migrations.recorder import MigrationRecorder
 
@@ -51,9 +52,9 @@ def test_clone_copies_seed_rows_and_identity_sequences_continue():
 
 
 def test_failed_creation_leaves_no_schema_behind():
-    create_tenant(name="Once", slug="only-once")
+    create_tenant(name="Once", slug="only-once", actor=TEST_ACTOR)
     with pytest.raises(TenantError):
-        create_tenant(name="Twice", slug="only-once")
+        create_tenant(name="Twice", slug="only-once", actor=TEST_ACTOR)
 
 
 def test_clone_gives_the_caller_its_search_path_back():
@@ -76,7 +77,7 @@ def test_clone_replays_statements_captured_when_the_template_was_migrated():
 def test_clone_captures_the_template_itself_when_nothing_was_stored():
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM public.rollcall_template_ddl")
-    tenant = create_tenant(name="Recapture", slug="recapture-check").tenant
+    tenant = create_tenant(name="Recapture", slug="recapture-check", actor=TEST_ACTOR).tenant
     assert _structure(tenant.schema_name) == _structure("tenant_template")
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM public.rollcall_template_ddl WHERE source = 'tenant_template'")

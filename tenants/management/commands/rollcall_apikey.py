@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from tenants.audit import AuditActor
 from tenants.services import TenantError, create_api_key, get_tenant
 
 
@@ -22,7 +23,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            key = create_api_key(tenant=get_tenant(options["tenant"]), label=options["label"])
+            key = create_api_key(
+                tenant=get_tenant(options["tenant"]), label=options["label"], actor=AuditActor.cli("rollcall_apikey")
+            )
         except TenantError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(json.dumps({"api_key": key}) if options["json"] else f"api_key: {key}")

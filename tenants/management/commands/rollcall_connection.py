@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from tenants.audit import AuditActor
 from tenants.services import (
     TenantError,
     create_connection,
@@ -53,9 +54,10 @@ class Command(BaseCommand):
         from datetime import timedelta
 
         action = options["action"]
+        actor = AuditActor.cli(f"rollcall_connection {action}")
         if action == "create":
             tenant = get_tenant(options["tenant"])
-            issued = create_connection(tenant=tenant, idp=options["idp"], name=options["name"])
+            issued = create_connection(tenant=tenant, idp=options["idp"], name=options["name"], actor=actor)
             return {
                 "connection_id": issued.connection.id,
                 "idp": issued.connection.idp,
@@ -64,7 +66,9 @@ class Command(BaseCommand):
             }
         connection = get_connection(options["connection"])
         if action == "rotate-token":
-            issued = rotate_token(connection=connection, overlap=timedelta(hours=options["overlap_hours"]))
+            issued = rotate_token(
+                connection=connection, overlap=timedelta(hours=options["overlap_hours"]), actor=actor
+            )
             return {"connection_id": connection.id, "scim_base_url": scim_base_url(connection), "token": issued.token}
-        revoked = revoke_tokens(connection=connection)
+        revoked = revoke_tokens(connection=connection, actor=actor)
         return {"connection_id": connection.id, "revoked": revoked}

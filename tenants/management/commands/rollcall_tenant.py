@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from tenants.audit import AuditActor
 from tenants.services import TenantError, create_tenant, get_tenant, issue_setup_link
 
 
@@ -24,9 +25,10 @@ class Command(BaseCommand):
         link.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        actor = AuditActor.cli(f"rollcall_tenant {options['action']}")
         try:
             if options["action"] == "create":
-                created = create_tenant(name=options["name"], slug=options["slug"])
+                created = create_tenant(name=options["name"], slug=options["slug"], actor=actor)
                 result = {
                     "tenant_id": str(created.tenant.id),
                     "slug": created.tenant.slug,
@@ -34,7 +36,11 @@ class Command(BaseCommand):
                 }
             else:
                 tenant = get_tenant(options["tenant"])
-                result = {"tenant_id": str(tenant.id), "slug": tenant.slug, "setup_url": issue_setup_link(tenant=tenant)}
+                result = {
+                    "tenant_id": str(tenant.id),
+                    "slug": tenant.slug,
+                    "setup_url": issue_setup_link(tenant=tenant, actor=actor),
+                }
         except TenantError as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:

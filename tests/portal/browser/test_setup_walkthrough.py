@@ -21,6 +21,7 @@ from tenants.models import ConnectionSetup, SetupLink
 from tenants.services import issue_setup_link
 from tests.portal.support import PASSWORD, totp_now
 from tests.provisioning.infra import wait_for
+from tests.support.actors import TEST_ACTOR
 from tests.support.tenants import ensure_tenant
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -36,7 +37,7 @@ def _scim(base_url: str, token: str, method: str, path: str, **kwargs):  # type:
 
 def test_an_it_admin_goes_from_the_setup_link_to_a_live_okta_connection(page: Page, live_server, worker, shots) -> None:  # type: ignore[no-untyped-def]
     tenant = ensure_tenant("northwind", "Northwind Traders")
-    setup_url = issue_setup_link(tenant=tenant)
+    setup_url = issue_setup_link(tenant=tenant, actor=TEST_ACTOR)
 
     # -- the setup link: who it is for, what is needed, the account form
     page.goto(setup_url)
@@ -172,7 +173,7 @@ def test_an_it_admin_goes_from_the_setup_link_to_a_live_okta_connection(page: Pa
     page.goto(setup_url)
     expect(page.get_by_role("heading", name="This link was already used")).to_be_visible()
     shots("16-setup-link-used")
-    expired = issue_setup_link(tenant=tenant)
+    expired = issue_setup_link(tenant=tenant, actor=TEST_ACTOR)
     SetupLink.objects.filter(tenant=tenant, used_at__isnull=True, revoked_at__isnull=True).update(
         expires_at=timezone.now() - timedelta(minutes=1)
     )

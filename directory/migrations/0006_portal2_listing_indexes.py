@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('directory', '0004_directoryuser_extra_fields'),
+        ('directory', '0005_console_offboarding_completed_index'),
     ]
 
     operations = [

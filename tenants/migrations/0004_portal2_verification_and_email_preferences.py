@@ -7,6 +7,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('tenants', '0002_accounts_and_setup'),
+        # The console's audit, jobs and health models (also from 0001): this migration joins both lines.
+        ('tenants', '0003_console_audit_jobs_health_support'),
     ]
 
     operations = [
