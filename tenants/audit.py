@@ -186,6 +186,14 @@ def audit_events(
     return list(qs.order_by("occurred_at", "id")[:limit])
 
 
+def recent_audit_events(window: AuditWindow, *, before: AuditCursor | None = None, limit: int = 50) -> list[AuditEvent]:
+    """A page of audit rows, newest first (keyset: pass the last row's (occurred_at, id) as `before`)."""
+    qs = window.queryset()
+    if before is not None:
+        qs = qs.filter(Q(occurred_at__lt=before[0]) | Q(occurred_at=before[0], id__lt=before[1]))
+    return list(qs.order_by("-occurred_at", "-id")[:limit])
+
+
 # --------------------------------------------------------------------------- export
 
 EXPORT_COLUMNS = (

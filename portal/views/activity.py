@@ -6,18 +6,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
+from django.shortcuts import redirect, render
 
+from console.job_runners import JobKind
 from directory.models import DirectoryUser
 from directory.selectors import parse_id
+from portal import jobs
 from portal.explain import explain_request
+from portal.templatetags.rollcall import path_label
 from portal.views.base import TenantPortalView
+from portal.views.wizard import POLL_DONE
 from scim.idp import get_profile
 from scim.quirks import describe
 from scim_api.models import RequestLog
 from scim_api.selectors import STATUS_CLASSES, RequestFilter, events_of_requests, request_page
+from tenants.audit import AuditWindow, recent_audit_events
 from tenants.connections import connections_of
+from tenants.models import AuditEvent
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 STATUSES = (("2xx", "Succeeded (2xx)"), ("4xx", "Refused (4xx)"), ("401", "Unauthorized (401)"), ("5xx", "Failed (5xx)"))
@@ -76,6 +82,63 @@ def request_filter(query: QueryDict) -> tuple[RequestFilter, dict[str, str], Dir
     return filters, {k: v for k, v in errors.items() if v}, user
 
 
+PAGE = 50
+
+
+class ActivityExports(TenantPortalView):
+    """The export card both Activity tabs share: start a CSV export (a job), poll it, download it."""
+
+    tab = "requests"
+
+    def export_context(self, request: HttpRequest, **extra: Any) -> dict[str, Any]:
+        job = jobs.job_view(self.tenant, request.GET.get("job", ""), kinds=tuple(EXPORT_KINDS.values()))
+        errors = getattr(request, "export_errors", {})
+        return {"job": job, "poll_url": request.path, "export_errors": errors, "export_form": request.POST if errors else {}, **extra}
+
+    def exports_get(self, request: HttpRequest) -> HttpResponseBase | None:
+        if request.GET.get("download"):
+            path = jobs.export_file(self.tenant, request.GET["download"])
+            if path is None:
+                raise Http404("no such export")
+            kind = "admin-changes" if self.tab == "audit" else "scim-requests"
+            return FileResponse(path.open("rb"), as_attachment=True, filename=f"{self.tenant.slug}-{kind}.csv")
+        if request.htmx and request.GET.get("part") == "job":  # type: ignore[attr-defined]
+            job = jobs.job_view(self.tenant, request.GET.get("job", ""), kinds=tuple(EXPORT_KINDS.values()))
+            if job is None:
+                raise Http404("no such job")
+            response = render(request, "portal/_job.html", {"job": job, "poll_url": request.path})
+            if job.finished:
+                response.status_code = POLL_DONE
+            return response
+        return None
+
+    def post(self, request: HttpRequest) -> HttpResponseBase:
+        """Start an export of the request log or the audit log for the chosen dates."""
+        kind = EXPORT_KINDS.get(request.POST.get("export", ""))
+        since, since_error = _moment(request.POST.get("export_since", ""))
+        until, until_error = _moment(request.POST.get("export_until", ""), end=True)
+        errors = {k: v for k, v in (("export_since", since_error), ("export_until", until_error)) if v}
+        if since and until and since >= until:
+            errors["export_until"] = "The end must be after the start."
+        if kind is None:
+            errors["export"] = "Choose what to export."
+        if errors:
+            return self.refused(request, errors)
+        assert kind is not None
+        job_id = jobs.start_export(tenant=self.tenant, kind=kind, since=since, until=until, audit=self.audit_actor)
+        return redirect(f"{request.path}?job={job_id}")
+
+    def refused(self, request: HttpRequest, errors: dict[str, str]) -> HttpResponseBase:
+        """The page again with the export form's field errors (nothing was queued)."""
+        request.export_errors = errors  # type: ignore[attr-defined]
+        response = self.get(request)
+        response.status_code = 400
+        return response
+
+    def get(self, request: HttpRequest) -> HttpResponseBase:
+        raise NotImplementedError
+
+
 class ActivityBase(TenantPortalView):
     def labels(self) -> dict[str, tuple[str, str, str, str]]:
         """connection id -> (connection name, IdP name, token field label, URL field label)."""
@@ -92,10 +155,12 @@ class ActivityBase(TenantPortalView):
         return explain_request(data, token_field=token_label, url_field=url_label, idp_name=idp)
 
 
-class ActivityView(ActivityBase):
+class ActivityView(ActivityExports, ActivityBase):
     """/portal/activity: the request log, newest first, keyset-paged (`before`)."""
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: HttpRequest) -> HttpResponseBase:
+        if (early := self.exports_get(request)) is not None:
+            return early
         filters, errors, user = request_filter(request.GET)
         before = _int(request.GET.get("before"))
         rows, next_before = request_page(filters, before_id=before)
@@ -114,6 +179,7 @@ class ActivityView(ActivityBase):
         params = request.GET.copy()
         params.pop("before", None)
         context = {
+            **self.export_context(request),
             "tenant": self.tenant,
             "nav": "activity",
             "tab": "requests",
@@ -171,10 +237,108 @@ def _int(raw: str | None) -> int | None:
         return None
 
 
-class AuditView(TenantPortalView):
-    """/portal/activity/audit: the admin audit log of this tenant (who changed which mapping, token,
-    admin, when, from where). Reads the shared audit log (tenants.audit)."""
+# What each audited action means, as a sentence about who did it ("Ines changed the attribute mapping").
+AUDIT_SENTENCES: dict[str, str] = {
+    "attribute_mapping.changed": "changed the attribute mapping",
+    "role_mapping.changed": "changed which role a group grants",
+    "role.created": "created a role",
+    "roles.reordered": "changed the role order",
+    "role.granted_manually": "set a user's role by hand",
+    "default_role.changed": "changed the default role",
+    "connection.created": "added a connection",
+    "connection.renamed": "renamed a connection",
+    "connection.idp_changed": "changed a connection's identity provider",
+    "connection.disabled": "disabled a connection",
+    "connection.enabled": "enabled a connection",
+    "connection.deleted": "deleted a connection",
+    "token.issued": "generated a token",
+    "token.rotated": "rotated a token",
+    "token.revoked": "revoked a token",
+    "setup.completed": "finished the setup of a connection",
+    "setup_link.issued": "issued a setup link",
+    "setup_link.revoked": "revoked a setup link",
+    "admin.invited": "invited an admin",
+    "admin.invite_revoked": "withdrew an admin invite",
+    "admin.removed": "removed an admin",
+    "tenant.created": "created your account",
+    "tenant.suspended": "suspended your account",
+    "tenant.resumed": "resumed your account",
+    "job.requested": "started background work",
+    "job.cancelled": "cancelled background work",
+    "api_key.issued": "issued an Events API key",
+    "api_key.revoked": "revoked an Events API key",
+    "support_session.started": "opened your portal for support",
+    "support_session.ended": "ended a support session",
+}
+WHO = {"tenant_admin": "", "operator": "Rollcall support", "cli": "Rollcall (command line)", "system": "Rollcall"}
+EXPORT_KINDS = {"requests": JobKind.REQUEST_LOG_EXPORT, "audit": JobKind.AUDIT_EXPORT}
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        context = {"tenant": self.tenant, "nav": "activity", "tab": "audit", "entries": None}
+
+def audit_detail(row: AuditEvent) -> str:
+    """The audit row's data in a few words (what changed), never secrets (the log holds none)."""
+    data = row.data or {}
+    if row.type == "attribute_mapping.changed":
+        changes = data.get("changes") or []
+        return "; ".join(f"{c.get('field')}: {path_label(c.get('before') or '') or 'empty'} → {path_label(c.get('after') or '') or 'empty'}" for c in changes[:4])
+    if row.type == "role_mapping.changed":
+        return f"{data.get('previous_role') or 'no role'} → {data.get('role') or 'no role'}"
+    if row.type in {"token.issued", "token.rotated", "token.revoked"}:
+        return f"token {data.get('prefix', '')}…"
+    if row.type == "connection.renamed":
+        return f"{data.get('before', '')} → {data.get('after', '')}"
+    if row.type == "connection.deleted":
+        users = {"keep": "users kept", "deactivate": "users deactivated"}.get(str(data.get("users")), "")
+        return f"{data.get('name', '')}{' · ' + users if users else ''}"
+    if row.type in {"admin.invited", "admin.removed"}:
+        return str(data.get("email", ""))
+    if row.type == "job.requested":
+        return str(data.get("kind", "")).replace("_", " ")
+    if row.type == "role.created":
+        return str(data.get("name", ""))
+    if row.type == "roles.reordered":
+        return " > ".join(data.get("order") or [])
+    return ""
+
+
+class AuditView(ActivityExports):
+    """/portal/activity/audit: the admin audit log of this tenant (who changed which mapping, token,
+    admin, when, from where), newest first, keyset-paged; CSV export of a time range as a job."""
+
+    tab = "audit"
+
+    def get(self, request: HttpRequest) -> HttpResponseBase:
+        if (early := self.exports_get(request)) is not None:
+            return early
+        before = _audit_cursor(request.GET.get("before", ""))
+        rows = recent_audit_events(AuditWindow(tenant_id=str(self.tenant.pk)), before=before, limit=PAGE + 1)
+        more = len(rows) > PAGE
+        rows = rows[:PAGE]
+        entries = [
+            {
+                "row": r,
+                "who": r.actor_label or r.actor_id if r.actor_kind == "tenant_admin" else WHO.get(r.actor_kind, r.actor_kind),
+                "staff": r.actor_kind == "operator",
+                "what": AUDIT_SENTENCES.get(r.type, r.type),
+                "detail": audit_detail(r),
+            }
+            for r in rows
+        ]
+        last = rows[-1] if rows else None
+        context = {
+            **self.export_context(request),
+            "tenant": self.tenant,
+            "nav": "activity",
+            "tab": "audit",
+            "entries": entries,
+            "next_before": f"{last.occurred_at.isoformat()}|{last.pk}" if more and last else "",
+            "first_page": before is None,
+        }
         return render(request, "portal/activity/audit.html", context)
+
+
+def _audit_cursor(raw: str) -> tuple[datetime, int] | None:
+    moment, _, pk = raw.partition("|")
+    try:
+        return datetime.fromisoformat(moment), int(pk)
+    except ValueError:
+        return None

@@ -155,7 +155,7 @@ class UserDetailView(DirectoryBase):
             owner=owner,
             resource=redact(user.resource),
             roles=roles.roles_by_precedence(),
-            events=timeline.user_timeline(user),
+            lifecycle=timeline.user_lifecycle(self.tenant, user),
             **extra,
         )
         return render(request, "portal/directory/user.html", context, status=status)

@@ -136,3 +136,42 @@ def test_the_mapping_page_renders_in_the_same_number_of_queries_for_1_and_40_use
     assert many.count == few.count, (few.count, many.count)
     with tenant_schema(connected.tenant):
         assert DirectoryUser.objects.count() == 41
+
+
+def _run_job(page_url: str) -> str:
+    from console.jobs import run_job
+
+    job_id = page_url.split("job=")[1]
+    run_job(job_id, budget_seconds=30)
+    return job_id
+
+
+def test_saving_a_change_re_maps_existing_users_in_a_job_with_a_progress_bar(client_a, connected) -> None:  # type: ignore[no-untyped-def]
+    for n in range(3):
+        connected.idp.post("/Users", user_body(f"m{n}.x@alpha.example", title="Engineer"))
+    department = f"{ENTERPRISE_USER_URN}:department"
+    response = client_a.post(connected.url("mapping"), {"action": "save", "map.title": department})
+    assert response.status_code == 302 and "?job=" in response["Location"]
+    with tenant_schema(connected.tenant):
+        assert AttributeMapping.objects.get(app_field="title").scim_path == department
+        assert set(DirectoryUser.objects.values_list("title", flat=True)) <= {"Engineer", ""}  # not re-mapped yet
+    queued = client_a.get(response["Location"]).content.decode()
+    assert '<progress class="progress"' in queued and "re-mapping" in queued and 'hx-trigger="every 1s"' in queued
+    job_id = _run_job(response["Location"])
+    with tenant_schema(connected.tenant):
+        assert set(DirectoryUser.objects.values_list("title", flat=True)) == {"Engineering"}
+        from outbox.models import Event
+
+        assert Event.objects.filter(type="user.updated", payload__cause="attribute_mapping").count() == 4
+    poll = client_a.get(connected.url("mapping"), {"part": "job", "job": job_id}, **HTMX)
+    assert poll.status_code == 286 and "Mapping saved: 4 users changed" in poll.content.decode()
+    assert connected.setup().mapped_at is not None
+
+
+def test_the_job_of_another_tenant_is_not_shown(client_a, connected, admin_b, tenant_b) -> None:  # type: ignore[no-untyped-def]
+    response = client_a.post(connected.url("mapping"), {"action": "save", "map.title": "nickName"})
+    job_id = response["Location"].split("job=")[1]
+    other = connect(verified_client(admin_b.user, admin_b.device), tenant_b, first_user="bob@bravo.example")
+    client_b = verified_client(admin_b.user, admin_b.device)
+    assert client_b.get(other.url("mapping"), {"part": "job", "job": job_id}, **HTMX).status_code == 404
+    assert "re-mapping" not in client_b.get(f"{other.url('mapping')}?job={job_id}").content.decode()

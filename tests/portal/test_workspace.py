@@ -345,3 +345,88 @@ def test_another_tenants_notification_cannot_be_marked_read(client_a, connected,
     client_a.post("/portal/notifications", {"action": "read", "notification": theirs.pk})
     with tenant_schema(tenant_b):
         assert Notification.objects.get(pk=theirs.pk).read_at is None
+
+
+# --------------------------------------------------------------------------- jobs, audit log, timeline
+
+
+def _run(location: str) -> str:
+    from console.jobs import run_job
+
+    job_id = location.split("job=")[1]
+    run_job(job_id, budget_seconds=30)
+    return job_id
+
+
+def test_deleting_with_deactivate_offboards_every_user_in_the_background(client_a, connected) -> None:  # type: ignore[no-untyped-def]
+    for i in range(3):
+        connected.idp.post("/Users", user_body(f"d{i}.x@alpha.example"))
+    response = client_a.post(f"/portal/connections/{connected.cid}/delete", {"users": "deactivate", "confirm_name": "Okta"})
+    assert response.status_code == 302 and not ScimConnection.objects.filter(pk=connected.cid).exists()
+    listing = client_a.get(response["Location"]).content.decode()
+    assert '<progress class="progress"' in listing
+    job_id = _run(response["Location"])
+    connected.drain()
+    with tenant_schema(connected.tenant):
+        assert DirectoryUser.objects.count() == 4 and not DirectoryUser.objects.filter(active=True).exists()
+        from directory.models import OffboardingRecord
+
+        assert OffboardingRecord.objects.count() == 4
+    done = client_a.get("/portal/connections", {"part": "job", "job": job_id}, headers={"HX-Request": "true"})
+    assert done.status_code == 286 and "4 users deactivated" in done.content.decode()
+
+
+def test_portal_changes_are_in_the_audit_log_with_who_and_from_where(client_a, connected, admin_a) -> None:  # type: ignore[no-untyped-def]
+    client_a.post(f"/portal/connections/{connected.cid}", {"action": "rename", "name": "Okta production"})
+    token = ScimToken.objects.get(connection_id=connected.cid)
+    client_a.post(f"/portal/connections/{connected.cid}", {"action": "revoke", "token": token.pk})
+    page = client_a.get("/portal/activity/audit").content.decode()
+    assert "Renamed a connection" in page and "Okta → Okta production" in page
+    assert "Revoked a token" in page and f"token {token.prefix}…" in page
+    assert "Generated a token" in page and "Added a connection" in page
+    assert admin_a.email in page and "127.0.0.1" in page
+
+
+def test_the_audit_log_shows_only_this_tenants_changes(client_a, connected, admin_b, tenant_b) -> None:  # type: ignore[no-untyped-def]
+    client_a.post(f"/portal/connections/{connected.cid}", {"action": "rename", "name": "Alpha's Okta"})
+    page = verified_client(admin_b.user, admin_b.device).get("/portal/activity/audit").content.decode()
+    assert "Alpha&#x27;s Okta" not in page and "Renamed a connection" not in page
+
+
+@pytest.mark.parametrize(("export", "url", "expect"), [("requests", "/portal/activity", b"POST,/scim/v2/"), ("audit", "/portal/activity/audit", b"connection.created")])
+def test_csv_exports_run_as_jobs_and_download(client_a, connected, export, url, expect, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings.ROLLCALL_EXPORT_DIR = tmp_path
+    response = client_a.post(url, {"export": export, "export_since": "", "export_until": ""})
+    assert response.status_code == 302
+    job_id = _run(response["Location"])
+    page = client_a.get(response["Location"]).content.decode()
+    assert "Export ready" in page and f"?download={job_id}" in page
+    download = client_a.get(url, {"download": job_id})
+    body = b"".join(download.streaming_content)  # type: ignore[attr-defined]
+    assert download.status_code == 200 and expect in body
+    assert connected.idp.token.encode() not in body  # no token in any export (display prefixes only)
+
+
+def test_a_bad_export_range_is_a_field_error_and_starts_nothing(client_a, connected) -> None:  # type: ignore[no-untyped-def]
+    from tenants.models import Job
+
+    response = client_a.post("/portal/activity", {"export": "requests", "export_since": "2026-12-05", "export_until": "2026-12-01"})
+    assert response.status_code == 400 and "The end must be after the start." in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_another_tenants_export_cannot_be_downloaded(client_a, connected, admin_b, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings.ROLLCALL_EXPORT_DIR = tmp_path
+    job_id = _run(client_a.post("/portal/activity", {"export": "requests"})["Location"])
+    other = verified_client(admin_b.user, admin_b.device)
+    assert other.get("/portal/activity", {"download": job_id}).status_code == 404
+
+
+def test_the_user_page_shows_the_lifecycle_with_requests_events_and_offboarding(client_a, connected) -> None:  # type: ignore[no-untyped-def]
+    with tenant_schema(connected.tenant):
+        jane = DirectoryUser.objects.get(user_name="jane.doe@alpha.example")
+    connected.idp.patch_ops(f"/Users/{jane.pk}", {"op": "replace", "path": "active", "value": False})
+    connected.drain()
+    page = client_a.get(f"/portal/directory/users/{jane.pk}").content.decode()
+    assert "POST /Users" in page and "user.created" in page and "user.deactivated" in page
+    assert "Access removed in" in page and f"PATCH /Users/{jane.pk}" in page
