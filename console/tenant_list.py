@@ -12,22 +12,21 @@ import contextlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Expression, F, FloatField, IntegerField, Q, QuerySet, Value
+from django.db.models import Count, Expression, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from console.cadence import Cadence, cadence_of
 from console.setup_progress import SETUP_DONE_STAGE, SetupStage
-from tenants.models import ScimConnection, Tenant, TenantHealth
+from tenants.models import EPOCH, ScimConnection, Tenant, TenantHealth
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class TenantListError(ValueError):
@@ -62,7 +61,7 @@ class _SortSpec:
 _SORTS: dict[TenantSort, _SortSpec] = {
     TenantSort.NAME: _SortSpec(Lower("tenant__name"), False, "str"),
     TenantSort.NEWEST: _SortSpec(F("tenant__created_at"), True, "time"),
-    TenantSort.LAST_REQUEST: _SortSpec(Coalesce("last_scim_request_at", Value(_EPOCH)), True, "time"),
+    TenantSort.LAST_REQUEST: _SortSpec(Coalesce("last_scim_request_at", Value(EPOCH)), True, "time"),
     TenantSort.REQUESTS: _SortSpec(F("requests_24h"), True, "int"),
     TenantSort.ERROR_RATE: _SortSpec(F("error_rate_24h"), True, "float"),
     TenantSort.BACKLOG: _SortSpec(F("outbox_backlog"), True, "int"),
@@ -255,17 +254,19 @@ def tenant_list(
     sort_ = sort if isinstance(sort, TenantSort) else parse_sort(sort)
     size = max(1, min(int(page_size), MAX_PAGE_SIZE))
     spec = _SORTS[sort_]
-    output = {"int": IntegerField(), "float": FloatField()}.get(spec.kind)
-    sort_value = spec.expression if output is None else Coalesce(spec.expression, Value(0), output_field=output)
-    qs = _base(search, filter_, now).annotate(sort_value=sort_value)
+    # Sort expressions match the index definitions exactly (tenants.models), so the planner reads
+    # the page off the index.
+    qs = _base(search, filter_, now).annotate(sort_value=spec.expression)
+    # Ties break on the tenant id in the sort's own direction, so each sort is one index, read
+    # forwards or backwards.
     if cursor:
         value, after_id = _decode_cursor(cursor, sort_)
         if spec.descending:
-            qs = qs.filter(Q(sort_value__lt=value) | Q(sort_value=value, tenant_id__gt=after_id))
+            qs = qs.filter(Q(sort_value__lt=value) | Q(sort_value=value, tenant_id__lt=after_id))
         else:
             qs = qs.filter(Q(sort_value__gt=value) | Q(sort_value=value, tenant_id__gt=after_id))
-    ordering = F("sort_value").desc() if spec.descending else F("sort_value").asc()
-    found = list(qs.order_by(ordering, "tenant_id")[: size + 1])
+    ordering = [F("sort_value").desc(), F("tenant_id").desc()] if spec.descending else [F("sort_value").asc(), "tenant_id"]
+    found = list(qs.order_by(*ordering)[: size + 1])
     more = len(found) > size
     found = found[:size]
     next_cursor = _encode_cursor(sort_, found[-1].sort_value, found[-1].tenant_id) if more and found else None  # type: ignore[attr-defined]

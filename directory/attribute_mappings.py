@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from directory.admin_audit import audit_admin_change
 from directory.errors import InvalidValue
 from directory.mapping import APP_FIELDS, COMMON_MAPPING, CUSTOM_FIELD_PREFIX, AppField, app_field, map_user
 from directory.models import AttributeMapping, DirectoryUser
@@ -23,6 +24,7 @@ from outbox.append import Actor
 from scim.errors import ScimError
 from scim.filter import parse_patch_path
 from scim.idp import get_profile
+from tenants.audit import AuditEventType
 from tenants.db import tenant_connection
 
 CACHE_SECONDS = 30.0
@@ -195,6 +197,14 @@ def set_attribute_mapping(*, idp: str, mapping: Mapping[str, str], actor: Actor)
                 AttributeMapping.objects.filter(app_field=key).delete()  # back to the default
             else:
                 AttributeMapping.objects.update_or_create(app_field=key, defaults={"scim_path": path, "updated": now})
+        if preview.changes:
+            audit_admin_change(
+                actor,
+                AuditEventType.ATTRIBUTE_MAPPING_CHANGED,
+                target_type="attribute_mapping",
+                target_id=idp,
+                data={"changes": [{"field": c.field, "before": c.before, "after": c.after} for c in preview.changes]},
+            )
     forget_mapping()
     return preview
 

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from directory.admin_audit import audit_admin_change
 from directory.errors import InvalidValue, NotFound
 from directory.models import DirectoryGroup, DirectoryUser, GroupRoleMapping, Role, RoleGrant
 from directory.nesting import groups_above_users_cte, params, users_under_groups
@@ -28,6 +29,7 @@ from directory.payloads import user_payload
 from outbox.append import Actor, NewEvent, append_events
 from outbox.event_types import EventType
 from outbox.selectors import latest_event_payload
+from tenants.audit import AuditEventType
 from tenants.context import TenantRef
 from tenants.models import Tenant
 from tenants.services import update_tenant_settings
@@ -347,6 +349,10 @@ def current_group_mappings() -> dict[str, str]:
 def _mapping_changed(group_id: uuid.UUID | None, *, actor: Actor, role: str | None, previous: str | None) -> None:
     payload = {"group_id": str(group_id) if group_id else None, "role": role, "previous_role": previous}
     append_events([NewEvent(EventType.ROLE_MAPPING_CHANGED, "Group", str(group_id or ""), payload)], actor=actor)
+    if group_id is not None:
+        audit_admin_change(
+            actor, AuditEventType.ROLE_MAPPING_CHANGED, target_type="group", target_id=str(group_id), data=payload
+        )
 
 
 def set_default_role(*, tenant: Tenant, role_key: str | None, actor: Actor) -> None:
@@ -405,7 +411,11 @@ def create_role(*, key: str, name: str, billable: bool, actor: Actor) -> Role:
         if Role.objects.filter(key=key).exists():
             raise InvalidValue(f"a role with key {key!r} already exists", field="key")
         lowest = Role.objects.order_by("precedence").values_list("precedence", flat=True).first()
-        return Role.objects.create(key=key, name=name[:200], billable=billable, precedence=(lowest or 10) - 10)
+        role = Role.objects.create(key=key, name=name[:200], billable=billable, precedence=(lowest or 10) - 10)
+        audit_admin_change(
+            actor, AuditEventType.ROLE_CREATED, target_type="role", target_id=key, data={"name": role.name, "billable": billable}
+        )
+        return role
 
 
 def reorder_roles(*, keys: Sequence[str], actor: Actor) -> list[Role]:
@@ -420,6 +430,7 @@ def reorder_roles(*, keys: Sequence[str], actor: Actor) -> list[Role]:
             roles[key].precedence = top - 10 * position
         Role.objects.bulk_update(roles.values(), ["precedence"])
         _mapping_changed(None, actor=actor, role=None, previous=None)
+        audit_admin_change(actor, AuditEventType.ROLES_REORDERED, target_type="role", target_id="", data={"order": list(keys)})
     return sorted(roles.values(), key=lambda r: -r.precedence)
 
 
@@ -431,6 +442,9 @@ def grant_role_manually(*, user_id: uuid.UUID | str, role_key: str | None, tenan
             raise NotFound("User", str(user_id))
         if role_key is None:
             RoleGrant.objects.filter(user=user, source=MANUAL_SOURCE).delete()
+            audit_admin_change(
+                actor, AuditEventType.ROLE_GRANTED_MANUALLY, target_type="user", target_id=str(user.pk), data={"role": None}
+            )
             changes = recompute_roles([user.pk], tenant=tenant, actor=actor)
             return changes[0] if changes else None
         role = Role.objects.filter(key=role_key).first()
@@ -446,6 +460,13 @@ def grant_role_manually(*, user_id: uuid.UUID | str, role_key: str | None, tenan
         change = RoleChange(user.pk, previous, role.key, MANUAL_SOURCE)
         if previous != role.key:
             append_events([_role_event(user, user.pk, change, None)], actor=actor)
+        audit_admin_change(
+            actor,
+            AuditEventType.ROLE_GRANTED_MANUALLY,
+            target_type="user",
+            target_id=str(user.pk),
+            data={"role": role.key, "previous_role": previous},
+        )
         return change
 
 

@@ -49,6 +49,12 @@ class AuditEventType(StrEnum):
     WEBHOOK_DELIVERY_REPLAYED = "webhook_delivery.replayed"
     EVENT_RETRIED = "event.retried"
     EVENT_SKIPPED = "event.skipped"
+    # Directory settings a tenant admin (or an operator) changes.
+    ROLE_MAPPING_CHANGED = "role_mapping.changed"
+    ROLE_CREATED = "role.created"
+    ROLES_REORDERED = "roles.reordered"
+    ROLE_GRANTED_MANUALLY = "role.granted_manually"
+    ATTRIBUTE_MAPPING_CHANGED = "attribute_mapping.changed"
     # What a tenant's own admins do in the portal (connections after setup, the wizard, admins).
     CONNECTION_RENAMED = "connection.renamed"
     CONNECTION_IDP_CHANGED = "connection.idp_changed"

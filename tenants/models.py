@@ -6,13 +6,18 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django_otp.models import Device
 from django_tenants.models import DomainMixin, TenantMixin
+
+# "Never" in sort keys: tenants without a SCIM request sort after every tenant with one.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def new_connection_id() -> str:
@@ -38,6 +43,13 @@ class Tenant(TenantMixin):
     # Schemas are created by cloning the template (tenants.schema_clone), never by migrating per tenant.
     auto_create_schema = False
     auto_drop_schema = False
+
+    class Meta:
+        indexes = [
+            # The console's tenant list sorts by name (case-insensitive) and by newest.
+            models.Index(Lower("name"), "id", name="tenant_name_ci"),
+            models.Index(fields=["created_at", "id"], name="tenant_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
@@ -398,6 +410,19 @@ class TenantHealth(models.Model):
         indexes = [
             models.Index(fields=["last_error_at"], name="health_last_error"),
             models.Index(fields=["setup_stage", "setup_updated_at"], name="health_setup"),
+            # One per sort of the console's tenant list: a page is an index range, at any tenant count.
+            models.Index(fields=["requests_24h", "tenant"], name="health_sort_requests"),
+            models.Index(fields=["error_rate_24h", "tenant"], name="health_sort_error_rate"),
+            models.Index(fields=["outbox_backlog", "tenant"], name="health_sort_backlog"),
+            models.Index(fields=["users_active", "tenant"], name="health_sort_users"),
+            models.Index(
+                Coalesce("last_scim_request_at", Value(EPOCH)), "tenant", name="health_sort_last_request"
+            ),
+            models.Index(
+                F("webhooks_dead") + F("webhooks_failed_24h") + F("webhook_endpoints_failing"),
+                "tenant",
+                name="health_sort_webhooks",
+            ),
             # Tenants whose windowed counters are non-zero: the hourly roll-forward visits only these.
             models.Index(
                 fields=["tenant"],

@@ -1,8 +1,12 @@
 """Operator console, public schema: the append-only audit log, jobs, support sessions, the health rollup."""
 
+import datetime
 import uuid
 
 import django.db.models.deletion
+import django.db.models.expressions
+import django.db.models.functions.comparison
+import django.db.models.functions.text
 import django.utils.timezone
 from django.db import migrations, models
 
@@ -184,6 +188,38 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['hour'], name='health_hour_time')],
                 'constraints': [models.UniqueConstraint(fields=('tenant', 'hour'), name='health_hour_uniq')],
             },
+        ),
+        migrations.AddIndex(
+            model_name='tenant',
+            index=models.Index(django.db.models.functions.text.Lower('name'), models.F('id'), name='tenant_name_ci'),
+        ),
+        migrations.AddIndex(
+            model_name='tenant',
+            index=models.Index(fields=['created_at', 'id'], name='tenant_created'),
+        ),
+        migrations.AddIndex(
+            model_name='tenanthealth',
+            index=models.Index(fields=['requests_24h', 'tenant'], name='health_sort_requests'),
+        ),
+        migrations.AddIndex(
+            model_name='tenanthealth',
+            index=models.Index(fields=['error_rate_24h', 'tenant'], name='health_sort_error_rate'),
+        ),
+        migrations.AddIndex(
+            model_name='tenanthealth',
+            index=models.Index(fields=['outbox_backlog', 'tenant'], name='health_sort_backlog'),
+        ),
+        migrations.AddIndex(
+            model_name='tenanthealth',
+            index=models.Index(fields=['users_active', 'tenant'], name='health_sort_users'),
+        ),
+        migrations.AddIndex(
+            model_name='tenanthealth',
+            index=models.Index(django.db.models.functions.comparison.Coalesce('last_scim_request_at', models.Value(datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.UTC))), models.F('tenant'), name='health_sort_last_request'),
+        ),
+        migrations.AddIndex(
+            model_name='tenanthealth',
+            index=models.Index(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('webhooks_dead'), '+', models.F('webhooks_failed_24h')), '+', models.F('webhook_endpoints_failing')), models.F('tenant'), name='health_sort_webhooks'),
         ),
         migrations.RunSQL(AUDIT_APPEND_ONLY_SQL, AUDIT_APPEND_ONLY_REVERSE_SQL),
         migrations.RunPython(health_rows_for_existing_tenants, migrations.RunPython.noop),

@@ -140,3 +140,14 @@ def test_a_tenant_without_a_summary_row_gets_one(tenant_a):
     TenantHealth.objects.filter(tenant=tenant_a).delete()
     assert rollup.ensure_health_rows() >= 1
     assert TenantHealth.objects.filter(tenant=tenant_a).exists()
+
+
+def test_tenant_services_mark_the_tenant_for_a_refresh_after_commit(broker, tenant_a, django_capture_on_commit_callbacks):
+    from tenants.services import create_connection
+    from tests.support.actors import OPERATOR
+
+    with django_capture_on_commit_callbacks(execute=True):
+        create_connection(tenant=tenant_a, idp="entra", actor=OPERATOR)
+    assert activity.tenants_active_since(time.time() - 60) == [tenant_a.schema_name]
+    health = rollup.refresh_tenant(TenantRef.of(tenant_a), since=timezone.now())
+    assert health.idps == "entra" and health.setup_stage == SetupStage.LINK_ISSUED

@@ -163,7 +163,7 @@ def test_saving_a_change_re_maps_existing_users_in_a_job_with_a_progress_bar(cli
         from outbox.models import Event
 
         assert Event.objects.filter(type="user.updated", payload__cause="attribute_mapping").count() == 4
-    poll = client_a.get(connected.url("mapping"), {"part": "job", "job": job_id}, **HTMX)
+    poll = client_a.get(connected.url("mapping"), {"part": "job", "job": job_id}, headers={"HX-Request": "true"})
     assert poll.status_code == 286 and "Mapping saved: 4 users changed" in poll.content.decode()
     assert connected.setup().mapped_at is not None
 
@@ -173,5 +173,5 @@ def test_the_job_of_another_tenant_is_not_shown(client_a, connected, admin_b, te
     job_id = response["Location"].split("job=")[1]
     other = connect(verified_client(admin_b.user, admin_b.device), tenant_b, first_user="bob@bravo.example")
     client_b = verified_client(admin_b.user, admin_b.device)
-    assert client_b.get(other.url("mapping"), {"part": "job", "job": job_id}, **HTMX).status_code == 404
+    assert client_b.get(other.url("mapping"), {"part": "job", "job": job_id}, headers={"HX-Request": "true"}).status_code == 404
     assert "re-mapping" not in client_b.get(f"{other.url('mapping')}?job={job_id}").content.decode()

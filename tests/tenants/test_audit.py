@@ -25,6 +25,7 @@ from tenants.audit import (
     record_audit,
     stream_audit_export,
 )
+from tenants.context import TenantRef
 from tenants.models import AuditEvent, ScimConnection, Tenant
 from tests.support.actors import OPERATOR, TEST_ACTOR
 from tests.support.queries import count_queries
@@ -237,3 +238,35 @@ def test_cli_actor_falls_back_when_there_is_no_login_name(monkeypatch):
 
     monkeypatch.setattr(getpass, "getuser", no_user)
     assert AuditActor.cli("rollcall_tenant create").id == "unknown"
+
+
+# --------------------------------------------------------------------------- tenant-admin actions
+
+
+def test_directory_settings_changed_by_a_tenant_admin_are_audited_and_pipeline_changes_are_not(tenant_a):
+    from directory import roles
+    from directory.attribute_mappings import set_attribute_mapping
+    from outbox.append import Actor
+    from tenants.context import tenant_schema
+    from tests.support.directory import make_group, make_user
+
+    admin = Actor(kind="portal", id="admin-7", request_id="req-1")
+    with tenant_schema(tenant_a):
+        group = make_group("Engineering")
+        user = make_user("ada@acme.test")
+        roles.map_group_to_role(group_id=group.id, role_key="editor", actor=admin)
+        roles.create_role(key="auditor", name="Auditor", billable=False, actor=admin)
+        roles.grant_role_manually(user_id=user.id, role_key="admin", tenant=TenantRef.of(tenant_a), actor=admin)
+        set_attribute_mapping(idp="generic", mapping={"department": "title"}, actor=admin)
+        roles.unmap_group(group_id=group.id, actor=Actor(kind="system", id="pipeline"))  # not a person
+
+    rows = list(AuditEvent.objects.filter(tenant_id=tenant_a.pk, actor_kind="tenant_admin").order_by("id"))
+    assert [r.type for r in rows] == [
+        "role_mapping.changed", "role.created", "role.granted_manually", "attribute_mapping.changed",
+    ]
+    assert {(r.actor_id, r.request_id) for r in rows} == {("admin-7", "req-1")}
+    assert rows[0].data == {"group_id": str(group.id), "role": "editor", "previous_role": None}
+    assert rows[3].data["changes"] == [
+        {"field": "department", "before": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "after": "title"}
+    ]
+    assert not AuditEvent.objects.filter(type="role_mapping.changed", actor_kind="system").exists()
