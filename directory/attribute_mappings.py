@@ -151,6 +151,10 @@ class MappingPreview:
         return round(self.users_changing * self.users_total / self.users_compared)
 
 
+def _values(fields: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in fields.items() if v}
+
+
 def _current_fields(user: DirectoryUser, mapping: Mapping[str, str]) -> dict[str, str]:
     return map_user(user.resource, mapping)
 
@@ -174,7 +178,7 @@ def preview_attribute_mapping(*, idp: str, mapping: Mapping[str, str], samples: 
         for user in rows:
             compared += 1
             before, after = _current_fields(user, current), _current_fields(user, proposed)
-            if before != after:
+            if _values(before) != _values(after):  # a new field that stays empty changes nothing
                 changing += 1
                 if len(diffs) < samples:
                     diffs.append(UserFieldDiff(user.id, user.user_name, before, after))

@@ -82,6 +82,12 @@ class UserRow:
     role_source: str | None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def name(self) -> str:
+        """How a person is named in lists: display name, else given and family name, else userName."""
+        full = " ".join(p for p in (self.user.given_name, self.user.family_name) if p)
+        return self.user.display_name or full or self.user.user_name
+
 
 def _search_users(q: str) -> Q:
     q = q.strip()
@@ -116,28 +122,31 @@ def users_matching(filters: UserFilter) -> QuerySet[DirectoryUser]:
     return qs
 
 
-def user_page(filters: UserFilter, *, cursor: str = "", limit: int = PAGE_SIZE) -> KeysetPage[UserRow]:
-    """Newest users first. Two queries (the page with each user's grant, and the capped count)."""
+def user_page_queryset(filters: UserFilter, *, cursor: str = "", limit: int = PAGE_SIZE) -> tuple[QuerySet[DirectoryUser], bool]:
+    """The query of one page (limit + 1 rows, newest first) and whether the cursor was usable."""
     qs = users_matching(filters)
     after = _decode(cursor, 2) if cursor else None
-    page_qs = qs
     if after is not None:
         try:
             created, pk = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
         except ValueError:
             after = None
         else:
-            page_qs = qs.filter(TupleLessThan(Tuple(F("created"), F("id")), (created, pk)))
-    rows = list(
-        page_qs.order_by("-created", "-id")
-        .select_related("role_grant__role")
-        .defer("resource", "password_hash")[: limit + 1]
-    )
+            qs = qs.filter(TupleLessThan(Tuple(F("created"), F("id")), (created, pk)))
+    page = qs.order_by("-created", "-id").select_related("role_grant__role").defer("resource", "password_hash")
+    return page[: limit + 1], after is not None
+
+
+def user_page(filters: UserFilter, *, cursor: str = "", limit: int = PAGE_SIZE) -> KeysetPage[UserRow]:
+    """Newest users first. Two queries (the page with each user's grant, and the capped count)."""
+    page_qs, keyed = user_page_queryset(filters, cursor=cursor, limit=limit)
+    rows = list(page_qs)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = _encode(rows[-1].created.isoformat(), str(rows[-1].id)) if more and rows else ""
     return KeysetPage(
-        rows=[_user_row(u) for u in rows], next_cursor=next_cursor, total=_capped_count(qs), first_page=after is None
+        rows=[_user_row(u) for u in rows], next_cursor=next_cursor, total=_capped_count(users_matching(filters)),
+        first_page=not keyed,
     )
 
 

@@ -366,6 +366,10 @@ def set_default_role(*, tenant: Tenant, role_key: str | None, actor: Actor) -> N
         update_tenant_settings(tenant=tenant, default_role=role_key)
         payload = {"group_id": None, "default_role": role_key, "previous_default_role": previous}
         append_events([NewEvent(EventType.ROLE_MAPPING_CHANGED, "Group", "", payload)], actor=actor)
+        audit_admin_change(
+            actor, AuditEventType.DEFAULT_ROLE_CHANGED, target_type="role", target_id=role_key or "",
+            data={"role": role_key, "previous_role": previous},
+        )
 
 
 def map_group_to_role(*, group_id: uuid.UUID | str, role_key: str, actor: Actor) -> GroupRoleMapping:

@@ -117,6 +117,17 @@ def _tick(row: CheckRow, event: Event | None, requests: dict[str, RequestLog], c
     return True
 
 
+def _group_round_trip(events: Sequence[Event], after: int) -> tuple[Event | None, Event | None]:
+    """The first time the user was added to a group and later removed from the same group; else the
+    first addition (the removal still to come)."""
+    additions = [e for e in events if e.type == "group.member_added" and e.seq > after]
+    for added in additions:
+        removed = _first(events, "group.member_removed", added.seq, where=lambda e, g=added.resource_id: e.resource_id == g)
+        if removed is not None:
+            return added, removed
+    return (additions[0] if additions else None), None
+
+
 def _role_after(events: Sequence[Event], seq: int) -> str | None:
     change = _first(events, "role.changed", seq)
     return (change.payload or {}).get("role") if change else None
@@ -150,11 +161,16 @@ def verification(*, connection_id: str, idp_name: str, test_user_id: str) -> Ver
     created = _first(events, "user.created")
     if _tick(by_key["created"], created, requests, connection_id):
         assert created is not None
-        role = role_name(_role_after(events, created.seq))
         payload = (created.payload or {}).get("user", {})
         name = " ".join(p for p in (payload.get("given_name"), payload.get("family_name")) if p)
         by_key["created"].result = ", ".join(p for p in (name, payload.get("email")) if p) or user.user_name
-        by_key["created"].facts = [f"Role: {role}" if role else "No role (no mapped group, no default role)"]
+        grant = RoleGrant.objects.select_related("role").filter(user_id=user.pk).first()
+        if grant is not None:
+            by_key["created"].facts = [f"Role now: {grant.role.name}"]
+        else:
+            by_key["created"].facts = ["No role while deactivated" if not user.active else "No role yet: map a group or set a default role"]
+    else:
+        grant = None
     after = created.seq if created else 0
 
     updated = _first(events, "user.updated", after, where=lambda e: bool((e.payload or {}).get("changed")))
@@ -163,7 +179,7 @@ def verification(*, connection_id: str, idp_name: str, test_user_id: str) -> Ver
         fields = (updated.payload or {}).get("changed_fields") or (updated.payload or {}).get("changed") or []
         by_key["updated"].result = "Changed: " + ", ".join(str(f).replace("_", " ") for f in fields)
 
-    added = _first(events, "group.member_added", after)
+    added, removed = _group_round_trip(events, after)
     if _tick(by_key["group_added"], added, requests, connection_id):
         assert added is not None
         group = ((added.payload or {}).get("group") or {}).get("display_name", "a group")
@@ -171,7 +187,6 @@ def verification(*, connection_id: str, idp_name: str, test_user_id: str) -> Ver
         role = role_name(_role_after(events, added.seq))
         if role:
             by_key["group_added"].facts = [f"Role now: {role}"]
-        removed = _first(events, "group.member_removed", added.seq, where=lambda e: e.resource_id == added.resource_id)
         if _tick(by_key["group_removed"], removed, requests, connection_id):
             by_key["group_removed"].result = f"No longer in {group}"
 
@@ -194,7 +209,6 @@ def verification(*, connection_id: str, idp_name: str, test_user_id: str) -> Ver
         reactivated = _first(events, "user.reactivated", deactivated.seq)
         if _tick(by_key["reactivated"], reactivated, requests, connection_id):
             assert reactivated is not None
-            grant = RoleGrant.objects.select_related("role").filter(user_id=user.pk).first()
             by_key["reactivated"].result = "Active again"
             by_key["reactivated"].facts = [f"Role: {grant.role.name}" if grant else "No role"]
     return Verification(user=user, rows=rows, candidates=candidates)

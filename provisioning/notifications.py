@@ -122,6 +122,11 @@ def mark_read(notification_id: int) -> None:
     Notification.objects.filter(pk=notification_id, read_at__isnull=True).update(read_at=timezone.now())
 
 
+def resolve_notification(key: str) -> bool:
+    """The condition behind a notification is gone: mark it read (it stays in the list as history)."""
+    return bool(Notification.objects.filter(dedupe_key=key, read_at__isnull=True).update(read_at=timezone.now()))
+
+
 def mark_all_read() -> int:
     return Notification.objects.filter(read_at__isnull=True).update(read_at=timezone.now())
 

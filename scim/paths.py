@@ -29,6 +29,17 @@ class PathOption:
     group: str  # "core" | "enterprise" | "extension"
     label: str  # short human form: "department (enterprise)"
 
+    @property
+    def kept(self) -> bool:
+        """Whether a stored user can hold a value at this path (see `is_kept`)."""
+        return is_kept(self.path)
+
+
+def is_kept(path: str) -> bool:
+    """Rollcall stores the core User schema and the enterprise extension; attributes of other
+    extension URNs are accepted on the wire but not kept, so no field can be filled from them."""
+    return _group_of(path) != "extension"
+
 
 def _group_of(path: str) -> str:
     lowered = path.lower()

@@ -55,6 +55,7 @@ class AuditEventType(StrEnum):
     ROLES_REORDERED = "roles.reordered"
     ROLE_GRANTED_MANUALLY = "role.granted_manually"
     ATTRIBUTE_MAPPING_CHANGED = "attribute_mapping.changed"
+    DEFAULT_ROLE_CHANGED = "default_role.changed"
     # What a tenant's own admins do in the portal (connections after setup, the wizard, admins).
     CONNECTION_RENAMED = "connection.renamed"
     CONNECTION_IDP_CHANGED = "connection.idp_changed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -111,3 +112,12 @@ def quirk_label(name: str) -> str:
     """"op_capitalised" -> "Op capitalised" (the full sentence is scim.quirks.describe)."""
     text = str(name or "").replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+@register.filter
+def short_ids(text: str) -> str:
+    """Paths stay readable: every UUID in them shortened to its first 8 characters and an ellipsis."""
+    return _UUID.sub(lambda m: m.group(0)[:8] + "…", str(text or ""))

@@ -169,7 +169,8 @@ class ActivityView(ActivityExports, ActivityBase):
         items = [
             {
                 "row": row,
-                "explanation": self.explained(row, labels),
+                "explanation": (explanation := self.explained(row, labels)),
+                "title": outcome_title(events.get(row.request_id, []), explanation.title),
                 "connection": labels.get(row.connection_id, ("Deleted connection",))[0],
                 "events": events.get(row.request_id, []),
                 "path": _tail(row),
@@ -210,18 +211,43 @@ class RequestDetailView(ActivityBase):
         user_pk = parse_id(row.resource_id) if row.resource_type == "User" else None
         if user_pk is not None:
             user = DirectoryUser.objects.filter(pk=user_pk).only("id", "user_name").first()
+        events = events_of_requests([row]).get(row.request_id, [])
+        explanation = self.explained(row, labels)
         context = {
             "tenant": self.tenant,
             "nav": "activity",
             "row": row,
             "path": _tail(row),
-            "explanation": self.explained(row, labels),
+            "explanation": explanation,
+            "title": outcome_title(events, explanation.title),
             "connection": labels.get(row.connection_id, ("Deleted connection",))[0],
             "quirks": [(q, describe(q)) for q in row.quirks or []],
-            "events": events_of_requests([row]).get(row.request_id, []),
+            "events": events,
             "user": user,
         }
         return render(request, "portal/activity/request.html", context)
+
+
+# What a request did, named after the most telling event it produced (a PATCH that deactivates is
+# "User deactivated", not "User updated").
+OUTCOMES = (
+    ("user.deactivated", "User deactivated"),
+    ("user.reactivated", "User reactivated"),
+    ("user.deleted", "User deleted"),
+    ("user.created", "User created"),
+    ("group.created", "Group created"),
+    ("group.deleted", "Group deleted"),
+    ("group.member_added", "Members added"),
+    ("group.member_removed", "Members removed"),
+)
+
+
+def outcome_title(events: list[Any], fallback: str) -> str:
+    types = {e.type for e in events}
+    both = {"group.member_added", "group.member_removed"} <= types and "group.created" not in types
+    if both:
+        return "Members changed"
+    return next((title for event_type, title in OUTCOMES if event_type in types), fallback)
 
 
 def _tail(row: RequestLog) -> str:
@@ -271,6 +297,12 @@ AUDIT_SENTENCES: dict[str, str] = {
     "support_session.ended": "ended a support session",
 }
 WHO = {"tenant_admin": "", "operator": "Rollcall support", "cli": "Rollcall (command line)", "system": "Rollcall"}
+JOB_WORDS = {
+    "remap_users": "re-mapping every user after a mapping change",
+    "audit_export": "CSV export of admin changes",
+    "request_log_export": "CSV export of SCIM requests",
+    "deactivate_connection_users": "deactivating a deleted connection's users",
+}
 EXPORT_KINDS = {"requests": JobKind.REQUEST_LOG_EXPORT, "audit": JobKind.AUDIT_EXPORT}
 
 
@@ -280,7 +312,7 @@ def audit_detail(row: AuditEvent) -> str:
     if row.type == "attribute_mapping.changed":
         changes = data.get("changes") or []
         return "; ".join(f"{c.get('field')}: {path_label(c.get('before') or '') or 'empty'} → {path_label(c.get('after') or '') or 'empty'}" for c in changes[:4])
-    if row.type == "role_mapping.changed":
+    if row.type in {"role_mapping.changed", "default_role.changed", "role.granted_manually"}:
         return f"{data.get('previous_role') or 'no role'} → {data.get('role') or 'no role'}"
     if row.type in {"token.issued", "token.rotated", "token.revoked"}:
         return f"token {data.get('prefix', '')}…"
@@ -292,7 +324,7 @@ def audit_detail(row: AuditEvent) -> str:
     if row.type in {"admin.invited", "admin.removed"}:
         return str(data.get("email", ""))
     if row.type == "job.requested":
-        return str(data.get("kind", "")).replace("_", " ")
+        return JOB_WORDS.get(str(data.get("kind", "")), str(data.get("kind", "")).replace("_", " "))
     if row.type == "role.created":
         return str(data.get("name", ""))
     if row.type == "roles.reordered":

@@ -147,6 +147,7 @@ class UserDetailView(DirectoryBase):
         context.update(
             user=user,
             row=row,
+            name=row.name,
             source=source_label(row.role_source, _group_names([row.role_source])),
             manual=row.role_source == SOURCE_MANUAL,
             groups=sorted(memberships, key=lambda g: (not g["direct"], g["display_name"].lower())),

@@ -30,12 +30,14 @@ from portal.mapping_preview import path_options, payload_previews
 from portal.views.base import TenantPortalView
 from portal.views.wizard import POLL_DONE, WizardView, stepper
 from scim.idp import get_profile
+from scim.paths import is_kept
 from tenants import wizard
 from tenants.connections import ConnectionNotFound, connection_of, connections_of
 from tenants.models import ConnectionSetup, ScimConnection
 from tenants.wizard import Step, WizardError
 
 FIELD_PREFIX = "map."
+NOT_KEPT = "Rollcall does not keep this extension's attributes, so it would always be empty. Choose a core or enterprise attribute."
 
 
 def proposed_choices(data: QueryDict, fields: list[MappedField]) -> dict[str, str]:
@@ -161,6 +163,9 @@ class MappingScreen(TenantPortalView):
             return self.screen(request, connection, setup, choices=choices, status=400, error="Unknown action.")
         current = effective_mapping(connection.idp)
         changed = {k: v for k, v in choices.items() if current.get(k, "") != v}
+        unkept = {k: NOT_KEPT for k, v in changed.items() if v and not is_kept(v)}
+        if unkept:
+            return self.screen(request, connection, setup, choices=choices, status=400, errors=unkept)
         job_id = ""
         try:
             if changed:
@@ -192,6 +197,8 @@ class MappingScreen(TenantPortalView):
             errors["new_field_label"] = f"There is already a field called {custom_field(key).label}."
         if not path:
             errors["new_field_path"] = "Choose the SCIM attribute that fills it."
+        elif not is_kept(path):
+            errors["new_field_path"] = NOT_KEPT
         if errors:
             return self.screen(
                 request, connection, setup, choices=choices, status=400, errors=errors,

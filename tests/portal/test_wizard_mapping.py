@@ -29,7 +29,7 @@ def test_the_table_lists_every_app_field_with_the_idps_default(client_a, connect
     page = client_a.get(connected.url("mapping")).content.decode()
     for label in ("Email", "Given name", "Family name", "Job title", "Department", "Employee number", "Manager", "Cost center", "Phone", "Locale"):
         assert f">{label}</label>" in page
-    assert 'Okta default: <span class="mono">phoneNumbers[type eq &quot;work&quot;].value</span>' in page
+    assert 'selected>phoneNumbers[type eq &quot;work&quot;].value · default</option>' in page  # Okta's own default
     assert page.count(">Required<") == 3  # email, given and family name
 
 
@@ -41,7 +41,9 @@ def test_paths_seen_in_this_connections_payloads_come_first(client_a, connected)
     core = page.index('<optgroup label="Core user schema">')
     assert seen < core
     seen_group = page[seen:core]
-    assert "badgeNumber (acme extension)" in seen_group and "department (enterprise)" in seen_group
+    assert "department (enterprise)" in seen_group
+    # Another extension's attribute is seen, but Rollcall does not keep it: listed, not selectable.
+    assert "disabled>badgeNumber (acme extension) · not kept" in seen_group
     assert "nickName" not in seen_group  # never sent: only in the schema group
 
 
@@ -75,10 +77,10 @@ def test_a_connection_that_sent_nothing_previews_a_sample_payload(client_a, conn
 def test_adding_a_custom_field_is_an_unsaved_choice_until_saved(client_a, connected) -> None:  # type: ignore[no-untyped-def]
     response = client_a.post(
         connected.url("mapping"),
-        {"action": "add_field", "new_field_label": "Badge number", "new_field_path": f"{ACME}:badgeNumber"},
+        {"action": "add_field", "new_field_label": "Division", "new_field_path": f"{ENTERPRISE_USER_URN}:division"},
     )
     page = response.content.decode()
-    assert response.status_code == 200 and 'name="map.custom.badge_number"' in page and "Badge number added" in page
+    assert response.status_code == 200 and 'name="map.custom.division"' in page and "Division added" in page
     with tenant_schema(connected.tenant):
         assert not AttributeMapping.objects.exists()
 
@@ -89,6 +91,7 @@ def test_adding_a_custom_field_is_an_unsaved_choice_until_saved(client_a, connec
         ("", "title", "Name the field."),
         ("!!!", "title", "Use letters and digits"),
         ("Badge", "", "Choose the SCIM attribute that fills it."),
+        ("Badge", f"{ACME}:badgeNumber", "does not keep this extension"),
     ],
 )
 def test_a_bad_custom_field_is_a_field_error(client_a, connected, label, path, message) -> None:  # type: ignore[no-untyped-def]
@@ -100,6 +103,13 @@ def test_an_unparseable_path_is_refused_and_nothing_is_saved(client_a, connected
     response = client_a.post(connected.url("mapping"), {"action": "save", "map.title": "name[[broken"})
     assert response.status_code == 400 and "is not a SCIM attribute path" in response.content.decode()
     assert connected.setup().mapped_at is None
+    with tenant_schema(connected.tenant):
+        assert not AttributeMapping.objects.exists()
+
+
+def test_a_path_rollcall_does_not_keep_is_refused_on_save(client_a, connected) -> None:  # type: ignore[no-untyped-def]
+    response = client_a.post(connected.url("mapping"), {"action": "save", "map.title": f"{ACME}:jobCode"})
+    assert response.status_code == 400 and "does not keep this extension" in response.content.decode()
     with tenant_schema(connected.tenant):
         assert not AttributeMapping.objects.exists()
 

@@ -188,3 +188,17 @@ def test_the_roles_page_renders_in_the_same_number_of_queries_for_2_and_30_group
     with count_queries(include_search_path=False) as many:
         assert client_a.get("/portal/roles").status_code == 200
     assert many.count == few.count, (few.count, many.count)
+
+
+def test_mapping_a_group_settles_its_unmapped_group_notification(client_a, at_roles) -> None:  # type: ignore[no-untyped-def]
+    from provisioning.models import Notification
+
+    staff = _group(at_roles, "Staff", [])
+    at_roles.drain()
+    with tenant_schema(at_roles.tenant):
+        notice = Notification.objects.get(dedupe_key=f"unmapped_group:{staff}")
+        assert notice.read_at is None
+    client_a.post("/portal/roles", {"action": "save", f"role.{staff}": "viewer"})
+    at_roles.drain()
+    with tenant_schema(at_roles.tenant):
+        assert Notification.objects.get(pk=notice.pk).read_at is not None
