@@ -1,6 +1,6 @@
 """Side-by-side SCIM load benchmark: Rollcall vs a django-scim2 peer, measured in one run.
 
-Both apps run under the same gunicorn configuration on the same PostgreSQL server and are driven
+Both apps run under the same HTTP server configuration (config.webserver) on the same PostgreSQL server and are driven
 by the same client (fixed thread count, one keep-alive httpx.Client per thread), in alternating
 rounds (each scenario on one app, then on the other). Prints median req/s per side, the ratio of
 the medians and the group-size p99 experiment; writes
@@ -24,10 +24,10 @@ from typing import Any
 
 import httpx
 from scimload.infra import (
-    GUNICORN_ARGS,
     PYTHON,
     RESULTS_DIR,
     ROOT,
+    SERVER_DESCRIPTION,
     BenchError,
     Postgres,
     Redis,
@@ -104,12 +104,12 @@ def _fail(report: TargetReport, exc: Exception) -> None:
 
 
 def start_target(target: Target, report: TargetReport, cfg: BenchConfig) -> None:
-    """Fresh database, migrations, gunicorn, warm-up. Both apps stay up; only one is loaded at a time."""
+    """Fresh database, migrations, HTTP server, warm-up. Both apps stay up; only one is loaded at a time."""
     started = time.perf_counter()
-    print(f"\n== {target.label}: set-up (fresh database, migrations, gunicorn)", flush=True)
+    print(f"\n== {target.label}: set-up (fresh database, migrations, HTTP server)", flush=True)
     try:
         target.start()
-        report.gunicorn_argv = target.gunicorn_argv
+        report.server_argv = target.server_argv
         print(f"   serving {target.endpoint.base_url} in {time.perf_counter() - started:.0f} s", flush=True)
         warm_up(target.endpoint, cfg)
     except (BenchError, httpx.HTTPError) as exc:
@@ -208,7 +208,7 @@ def print_summary(cfg: BenchConfig, reports: list[TargetReport], rows: list[dict
         return
     print(
         f"\nSCIM load: {cfg.users} users, {cfg.concurrency} client threads, {cfg.rounds} alternating rounds,"
-        f" gunicorn {' '.join(GUNICORN_ARGS)}"
+        f" {SERVER_DESCRIPTION}"
     )
     print(
         "req/s and p99 = median over the rounds; ratio = median Rollcall req/s / median peer req/s"
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "postgres": {"server": server, "version": version},
             "config": dataclasses.asdict(cfg),
-            "gunicorn_args": list(GUNICORN_ARGS),
+            "server": SERVER_DESCRIPTION,
             "goals": {"throughput_ratio": THROUGHPUT_GOALS, "scaling_p99_ratio_max": SCALING_GOAL},
             "targets": {name: report.to_json() for name, report in reports.items()},
             "skipped": skipped,

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE
 
-from config.embedded import celery_broker_url, embedded_database_url, embedded_redis_url
+from config.embedded import celery_broker_url, data_dir, embedded_database_url, embedded_redis_url
+from config.instance import running_instance
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Embedded servers, the `make run` instance record, beat's schedule, mail and static files (ROLLCALL_DATA_DIR).
+DATA_DIR = data_dir()
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -39,18 +43,59 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "rollcall-dev-secret-change-me-in-prod
 TOKEN_HASH_KEY = os.environ.get("ROLLCALL_TOKEN_HASH_KEY", SECRET_KEY)
 
 PORT = env_int("PORT", 8000)
-PUBLIC_BASE_URL = os.environ.get("ROLLCALL_PUBLIC_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
+# The address `make run` and `python -m config.processes web` bind; containers set 0.0.0.0.
+BIND_HOST = os.environ.get("ROLLCALL_BIND_HOST", "127.0.0.1")
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 2)
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 2)
+# Log level of the web, worker and beat processes (`make run`, compose); INFO shows every task.
+PROCESS_LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING").upper()
+
+# The URL users and IdPs reach Rollcall at. Unset: the running `make run` instance of this data
+# directory (so a CLI in another shell prints the port that instance listens on), else PORT.
+_public_url = os.environ.get("ROLLCALL_PUBLIC_URL", "").strip().rstrip("/")
 # When the public URL is configured, absolute URLs in responses are built from it, never from Host.
-PUBLIC_URL_CONFIGURED = bool(os.environ.get("ROLLCALL_PUBLIC_URL"))
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h]
+PUBLIC_URL_CONFIGURED = bool(_public_url)
+_instance = running_instance(DATA_DIR)
+PUBLIC_BASE_URL = _public_url or (_instance.public_url if _instance else f"http://127.0.0.1:{PORT}")
+# Host headers Django accepts (everything else is a 400, never reflected into a URL): the public
+# URL's host when it is set, plus the loopback names that health checks and the local CLI use.
+_LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+_public_host = urlsplit(_public_url).hostname if _public_url else None
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()] or [
+    *([_public_host] if _public_host else []),
+    *_LOOPBACK_HOSTS,
+]
 CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL]
 
+# Bearer token for /metrics and for /healthz details; unset: /metrics is off, /healthz terse.
+METRICS_TOKEN = os.environ.get("ROLLCALL_METRICS_TOKEN", "")
+
+# --- HTTPS (behind a TLS-terminating proxy) -------------------------------------------------------
+# Off by default (`make run` serves plain HTTP on 127.0.0.1); the compose example turns it on.
+HTTPS = env_bool("ROLLCALL_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = env_int("ROLLCALL_HSTS_SECONDS", 31_536_000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_bool("ROLLCALL_HSTS_INCLUDE_SUBDOMAINS", False)
+# The proxy says a request came over HTTPS in this header; only trust it behind a proxy that sets it.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+# Plain-HTTP probes from inside the deployment (container health checks) are not redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_HTTPONLY = True
+
 DATABASE_URL = os.environ.get("DATABASE_URL") or embedded_database_url()
-REDIS_URL = os.environ.get("REDIS_URL") or embedded_redis_url()
+# Under pytest the embedded Redis is used as db 1, so tasks a test left queued never reach the
+# worker of a `make run` on the same data directory (db 0).
+REDIS_URL = os.environ.get("REDIS_URL") or embedded_redis_url(db=1 if os.environ.get("PYTEST_VERSION") else 0)
 
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
 _db["ENGINE"] = "django_tenants.postgresql_backend"
 _db.setdefault("OPTIONS", {})
+# A socket directory given as `?host=/dir` lands in OPTIONS only; dbshell and anything building a
+# connection from HOST/PORT would then reach 127.0.0.1:5432 instead. HOST is the one place for it.
+if _db["OPTIONS"].get("host") and not _db.get("HOST"):
+    _db["HOST"] = _db["OPTIONS"].pop("host")
 _db["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _db}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
@@ -95,6 +140,8 @@ TENANT_LIMIT_SET_CALLS = True
 MIDDLEWARE = [
     "config.middleware.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # /scim/ requests are answered here, past none of the browser middlewares below.
+    "scim_api.middleware.ScimShortPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -176,9 +223,14 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / ".data" / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"]
-# WhiteNoise serves static/ straight from the finders: no collectstatic step, no CDN.
+# collectstatic's target (the image collects at build time); WhiteNoise serves it, and in
+# development serves static/ and the apps' files straight from the finders (no collectstatic step).
+STATIC_ROOT = Path(os.environ.get("ROLLCALL_STATIC_ROOT") or DATA_DIR / "static")
+STATICFILES_DIRS = [d for d in [BASE_DIR / "static"] if d.is_dir()]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start when it is missing
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -207,13 +259,21 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 # unusable, errored or older-than-CONN_MAX_AGE connections around each task, as Django does per
 # request (provisioning.celery_setup).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
+# Workers and beat log through LOGGING above (same format, same secret redaction) instead of
+# Celery replacing the root logger's handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# On broker loss, let running tasks finish (their work is in PostgreSQL, not Redis) rather than
+# terminating them: a webhook sender terminated mid-batch leaves its claimed deliveries leased
+# (up to 30 s + 50 x (timeout + 1) s) before anyone may retry them. Their acks are lost with the
+# connection, so the messages are redelivered; handlers and senders are idempotent.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 OUTBOX_SWEEP_SECONDS = env_int("ROLLCALL_OUTBOX_SWEEP_SECONDS", 5)
 
 # --- Provisioning pipeline tunables (read through provisioning.tunables.pipeline_config) ------
 # Events read per drain batch, and handled per transaction. Larger means fewer commits, but a
 # handler that appends events (role.changed) holds the tenant's seq counter until commit.
 ROLLCALL_DISPATCH_BATCH = env_int("ROLLCALL_DISPATCH_BATCH", 50)
-ROLLCALL_DISPATCH_TX_EVENTS = env_int("ROLLCALL_DISPATCH_TX_EVENTS", 10)
+ROLLCALL_DISPATCH_TX_EVENTS = env_int("ROLLCALL_DISPATCH_TX_EVENTS", 50)
 # A busy tenant's drain yields after this long (its continuation queues behind other tenants).
 ROLLCALL_DISPATCH_BUDGET_SECONDS = env_float("ROLLCALL_DISPATCH_BUDGET_SECONDS", 2.0)
 ROLLCALL_DISPATCH_KEY_TTL = env_int("ROLLCALL_DISPATCH_KEY_TTL", 60)
@@ -221,6 +281,9 @@ ROLLCALL_PUBLISH_TIMEOUT = env_float("ROLLCALL_PUBLISH_TIMEOUT", 0.5)
 ROLLCALL_HANDLER_RETRY_BASE = env_float("ROLLCALL_HANDLER_RETRY_BASE", 1.0)
 ROLLCALL_HANDLER_RETRY_CAP = env_float("ROLLCALL_HANDLER_RETRY_CAP", 300.0)
 ROLLCALL_HANDLER_STUCK_AFTER = env_int("ROLLCALL_HANDLER_STUCK_AFTER", 5)
+# After this many failed attempts an event is set aside (parked): the tenant's other events go on,
+# later events about the same user or group wait behind it until an operator retries or skips it.
+ROLLCALL_HANDLER_PARK_AFTER = env_int("ROLLCALL_HANDLER_PARK_AFTER", 8)
 ROLLCALL_WEBHOOK_TIMEOUT = env_float("ROLLCALL_WEBHOOK_TIMEOUT", 5.0)
 ROLLCALL_WEBHOOK_RETRY_BASE = env_float("ROLLCALL_WEBHOOK_RETRY_BASE", 10.0)
 ROLLCALL_WEBHOOK_RETRY_CAP = env_float("ROLLCALL_WEBHOOK_RETRY_CAP", 3600.0)
@@ -255,8 +318,13 @@ ROLLCALL_SUPPORT_SESSION_MINUTES = env_int("ROLLCALL_SUPPORT_SESSION_MINUTES", 3
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
-EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / ".data" / "mail"))
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rollcall <no-reply@rollcall.local>")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 
 # --- SCIM ------------------------------------------------------------------------------------
 SCIM_MAX_RESULTS = env_int("ROLLCALL_SCIM_MAX_RESULTS", 1000)
@@ -265,6 +333,23 @@ SCIM_BULK_MAX_OPERATIONS = env_int("ROLLCALL_SCIM_BULK_MAX_OPERATIONS", 1000)
 SCIM_BULK_MAX_PAYLOAD = env_int("ROLLCALL_SCIM_BULK_MAX_PAYLOAD", 1_048_576)
 SCIM_MAX_BODY = env_int("ROLLCALL_SCIM_MAX_BODY", 4_194_304)
 SCIM_DOCUMENTATION_URI = f"{PUBLIC_BASE_URL}/docs/scim"
+# PATCH operations per request (a larger PATCH is refused with 400 tooMany; IdPs send a handful).
+SCIM_PATCH_MAX_OPERATIONS = env_int("ROLLCALL_SCIM_PATCH_MAX_OPERATIONS", 1000)
+# JSON nesting accepted in a request body (SCIM resources are at most 4 levels deep).
+SCIM_MAX_JSON_DEPTH = env_int("ROLLCALL_SCIM_MAX_JSON_DEPTH", 32)
+# A verified SCIM token is trusted this long per process without a query: revocation, rotation,
+# disabling a connection and suspending a tenant take effect within it (0 checks every request).
+ROLLCALL_SCIM_AUTH_CACHE_SECONDS = env_float("ROLLCALL_SCIM_AUTH_CACHE_SECONDS", 1.0)
+# Rate limits (fixed windows in Redis): requests per window per connection and per source IP, and
+# failed authentications per source IP before that address gets 429 for the rest of the window.
+ROLLCALL_SCIM_RATE_WINDOW = env_int("ROLLCALL_SCIM_RATE_WINDOW", 10)
+ROLLCALL_SCIM_RATE_PER_CONNECTION = env_int("ROLLCALL_SCIM_RATE_PER_CONNECTION", 1000)
+ROLLCALL_SCIM_RATE_PER_IP = env_int("ROLLCALL_SCIM_RATE_PER_IP", 2000)
+ROLLCALL_SCIM_FAILED_AUTH_PER_IP = env_int("ROLLCALL_SCIM_FAILED_AUTH_PER_IP", 20)
+ROLLCALL_SCIM_FAILED_AUTH_WINDOW = env_int("ROLLCALL_SCIM_FAILED_AUTH_WINDOW", 60)
+# Django refuses bodies above this before the SCIM layer sees them: keep it above every SCIM limit,
+# so the SCIM layer answers 413 with a SCIM error document itself.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(SCIM_MAX_BODY, SCIM_BULK_MAX_PAYLOAD) + 65_536
 
 # --- REST framework (Events API) -------------------------------------------------------------
 REST_FRAMEWORK: dict[str, object] = {
@@ -283,11 +368,23 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "redact_secrets": {"()": "portal.logging.RedactSecrets"},
+        "drop_health_probes": {"()": "config.logging_filters.DropHealthProbeResponses"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact_secrets": {"()": "portal.logging.RedactSecrets"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets", "drop_health_probes"],
+        }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "pgserver": {"level": "WARNING"},
+        # waitress sets its logger to INFO unless configured ("Serving on ..." repeats the banner).
+        "waitress": {"level": os.environ.get("LOG_LEVEL", "WARNING")},
+    },
 }

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from config import health
+from config import docs, health
 from portal import admin_site
 from portal.views.setup_link import SetupLinkView
 
@@ -16,7 +16,8 @@ urlpatterns = [
     path("setup/<str:secret>", SetupLinkView.as_view(), name="setup-link"),
     path("healthz", health.healthz, name="healthz"),
     path("metrics", health.metrics, name="metrics"),
-    path("scim/v2/", include("scim_api.urls")),
+    path("docs/scim", docs.scim_reference, name="scim-docs"),
+    path("scim/", include("scim_api.urls")),
     path("api/v1/", include("provisioning.urls")),
 ]
 

@@ -28,13 +28,14 @@ from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Ma
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 
-from console import auth_failures, parking
+from console import auth_failures
 from console.setup_progress import setup_progress
 from console.sql import PercentileCont
 from directory.models import DirectoryGroup, DirectoryUser, OffboardingRecord
 from directory.roles import seat_counts
 from observability import activity
 from outbox.models import Event
+from outbox.selectors import parked_event_count
 from provisioning.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from provisioning.tunables import pipeline_config
 from scim_api.models import RequestLog
@@ -212,7 +213,7 @@ def _current_state(now: datetime) -> dict[str, Any]:
         "outbox_backlog": backlog["n"] or 0,
         "oldest_pending_at": backlog["oldest"],
         "handler_failures": backlog["failing"] or 0,
-        "parked_events": parking.parked_event_count(),
+        "parked_events": parked_event_count(),
         "webhooks_dead": WebhookDelivery.objects.filter(status=WebhookDelivery.Status.DEAD).count(),
         "webhook_endpoints_failing": endpoints["failing"] or 0,
         "endpoint_last_failure_at": endpoints["last_failure"],

@@ -13,9 +13,9 @@ from typing import Any
 
 from django.db import transaction
 
-from console import parking
 from console.job_runners import JobKind, outbox_actor
 from console.jobs import request_job
+from provisioning import parking
 from provisioning.models import WebhookDelivery, WebhookEndpoint
 from provisioning.webhooks import endpoints, replay
 from provisioning.webhooks.endpoints import CreatedEndpoint, WebhookError
@@ -142,13 +142,13 @@ def rotate_webhook_secret(*, tenant: Tenant, endpoint_id: uuid.UUID | str, actor
 # --------------------------------------------------------------------------- stuck events
 
 
-def retry_parked_event(*, tenant: Tenant, seq: int, actor: AuditActor, reason: str) -> Any:
-    """Put a parked (poison) event back in the tenant's queue. Admins only; a reason is required."""
+def retry_parked_event(*, tenant: Tenant, seq: int, actor: AuditActor, reason: str) -> int:
+    """Put a parked (poison) event back in the tenant's queue; returns how many held events follow it."""
     text = _reason(reason, required=True, what="retrying a stuck event")
     with transaction.atomic(), tenant_schema(TenantRef.of(tenant)):
         try:
             result = parking.retry_parked_event(seq=seq, actor=outbox_actor(actor), reason=text)
-        except parking.ParkingUnavailable as exc:
+        except parking.ParkingError as exc:
             raise ActionError(str(exc)) from None
         record_audit(
             actor=actor, type=AuditEventType.EVENT_RETRIED, tenant=tenant, target_type="event", target_id=str(seq), reason=text
@@ -156,13 +156,13 @@ def retry_parked_event(*, tenant: Tenant, seq: int, actor: AuditActor, reason: s
     return result
 
 
-def skip_parked_event(*, tenant: Tenant, seq: int, actor: AuditActor, reason: str) -> Any:
-    """Give up on a parked event so the tenant's later events flow again. A reason is required."""
+def skip_parked_event(*, tenant: Tenant, seq: int, actor: AuditActor, reason: str) -> int:
+    """Give up on a parked event so the tenant's later events flow again; returns how many were held."""
     text = _reason(reason, required=True, what="skipping a stuck event")
     with transaction.atomic(), tenant_schema(TenantRef.of(tenant)):
         try:
             result = parking.skip_parked_event(seq=seq, actor=outbox_actor(actor), reason=text)
-        except parking.ParkingUnavailable as exc:
+        except parking.ParkingError as exc:
             raise ActionError(str(exc)) from None
         record_audit(
             actor=actor, type=AuditEventType.EVENT_SKIPPED, tenant=tenant, target_type="event", target_id=str(seq), reason=text

@@ -41,6 +41,7 @@ class ColumnSpec:
     name: str
     type: str  # string | boolean | uuid
     nullable: bool = False
+    normalized: bool = False  # values are stored NFC-normalised and trimmed (directory.normalization)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ _Override = tuple[Storage, ColumnSpec | None]
 USER_OVERRIDES: dict[str, _Override] = {
     "id": (Storage.COLUMN, ColumnSpec("id", "uuid")),
     "externalId": (Storage.COLUMN, ColumnSpec("external_id", "string", nullable=True)),
-    "userName": (Storage.COLUMN, ColumnSpec("user_name", "string")),
+    "userName": (Storage.COLUMN, ColumnSpec("user_name", "string", normalized=True)),
     "active": (Storage.COLUMN, ColumnSpec("active", "boolean")),
     "meta": (Storage.META, None),
     "groups": (Storage.MEMBERSHIP, None),
@@ -84,7 +85,7 @@ USER_OVERRIDES: dict[str, _Override] = {
 GROUP_OVERRIDES: dict[str, _Override] = {
     "id": (Storage.COLUMN, ColumnSpec("id", "uuid")),
     "externalId": (Storage.COLUMN, ColumnSpec("external_id", "string", nullable=True)),
-    "displayName": (Storage.COLUMN, ColumnSpec("display_name", "string")),
+    "displayName": (Storage.COLUMN, ColumnSpec("display_name", "string", normalized=True)),
     "meta": (Storage.META, None),
     "members": (Storage.MEMBERSHIP, None),
 }

@@ -43,6 +43,7 @@ from directory.catalog import (
     StoredAttribute,
 )
 from directory.models import Membership, UserValue
+from directory.normalization import normalize_text
 from scim.errors import ScimError, UnknownAttribute, invalid_filter
 from scim.filter import And, AttrPath, Comparison, Filter, Not, Or, Present, ValueFilter, as_bool, as_datetime
 from scim.schema import GROUP, USER, Attribute, ResourceType
@@ -76,6 +77,8 @@ class Target:
     # UserValue stores an absent type/value/display as "": such a value is unassigned, so it is
     # neither `lt "b"` nor `co ""` (nor anything but `ne`), as for an absent JSON sub-attribute.
     empty_is_unassigned: bool = False
+    # Stored values are normalised (userName: NFC, trimmed): compare with the value normalised alike.
+    normalized: bool = False
 
 
 def _json_text(*keys: str) -> Expression:
@@ -139,9 +142,13 @@ def _compare(target: Target, op: str, raw_value: Any, attr_name: str) -> Q:
             return NOTHING if op == "eq" else EVERYTHING
         value = parsed
     lhs: Any = target.expression
+    if target.normalized and isinstance(value, str):
+        value = normalize_text(value)
     if target.type == "string" and not target.case_exact:
+        # PostgreSQL folds both sides, as the case-insensitive unique index does: a filter finds exactly
+        # the userName that a create would call a duplicate (Python's lower() differs, e.g. for U+0130).
         lhs = Lower(lhs)
-        value = value.lower()
+        value = Lower(Value(value, output_field=TextField()))
     if target.type == "boolean" and not isinstance(target.expression, F):
         # JSON booleans are read as text "true"/"false".
         value = "true" if value else "false"
@@ -185,19 +192,38 @@ def _rendered_uuid(value: str, case_exact: bool) -> uuid.UUID | None:
     return parsed if str(parsed) == (value if case_exact else value.lower()) else None
 
 
+def _next_rendered(value: datetime) -> datetime | None:
+    """The next rendered instant after `value`; None past the last representable one (year 9999)."""
+    try:
+        return value + RENDERED_PRECISION
+    except OverflowError:
+        return None
+
+
+def _at_or_after(lhs: Any, bound: datetime | None) -> Q:
+    return NOTHING if bound is None else Q(GreaterThanOrEqual(lhs, bound))
+
+
+def _before(lhs: Any, bound: datetime | None) -> Q:
+    return EVERYTHING if bound is None else Q(LessThan(lhs, bound))
+
+
 def _compare_rendered_instant(lhs: Any, op: str, value: datetime) -> Q:
-    """Compare a timestamp column as rendered (truncated to RENDERED_PRECISION), as index-friendly ranges."""
+    """Compare a timestamp column as rendered (truncated to RENDERED_PRECISION), as index-friendly ranges.
+
+    Bounds past the year 9999 are open ends, not errors: `lt "9999-12-31T23:59:59.9999Z"` is everything."""
     floor = value.replace(microsecond=value.microsecond - value.microsecond % 1000)
-    ceil = floor if floor == value else floor + RENDERED_PRECISION
+    after_floor = _next_rendered(floor)
+    ceil = floor if floor == value else after_floor
     if op in {"eq", "ne"}:
-        same = Q(GreaterThanOrEqual(lhs, value)) & Q(LessThan(lhs, value + RENDERED_PRECISION))
+        same = Q(GreaterThanOrEqual(lhs, value)) & _before(lhs, _next_rendered(value))
         matched = same if floor == value else NOTHING
         return matched if op == "eq" else ~matched
     return {
-        "gt": lambda: Q(GreaterThanOrEqual(lhs, floor + RENDERED_PRECISION)),
-        "ge": lambda: Q(GreaterThanOrEqual(lhs, ceil)),
-        "lt": lambda: Q(LessThan(lhs, ceil)),
-        "le": lambda: Q(LessThan(lhs, floor + RENDERED_PRECISION)),
+        "gt": lambda: _at_or_after(lhs, after_floor),
+        "ge": lambda: _at_or_after(lhs, ceil),
+        "lt": lambda: _before(lhs, ceil),
+        "le": lambda: _before(lhs, after_floor),
     }[op]()
 
 
@@ -238,7 +264,9 @@ def _stored_target(stored: StoredAttribute, sub: Attribute | None) -> Target | N
     if stored.storage is Storage.COLUMN:
         assert stored.column is not None
         case_exact = True if stored.column.type == "uuid" else leaf.case_exact
-        return Target(F(stored.column.name), stored.column.type, case_exact, stored.column.nullable)
+        return Target(
+            F(stored.column.name), stored.column.type, case_exact, stored.column.nullable, normalized=stored.column.normalized
+        )
     if stored.storage is Storage.META:
         return _meta_target(sub)
     if stored.storage in {Storage.VALUE_ROWS, Storage.MEMBERSHIP}:

@@ -27,6 +27,7 @@ from directory.errors import CircularMembership, InvalidMembers, InvalidValue, N
 from directory.filtering import compile_member_filter
 from directory.models import DirectoryGroup, DirectoryUser, Membership
 from directory.nesting import group_ancestors
+from directory.normalization import normalize_names
 from directory.payloads import group_payload
 from outbox.append import NewEvent, append_events
 from outbox.event_types import EventType
@@ -48,8 +49,10 @@ class MemberDelta:
 
 
 def stored_document(resource: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a group resource the directory keeps: everything but the server-owned keys."""
-    return {k: v for k, v in resource.items() if k not in GROUP_CATALOG.server_keys}
+    """The part of a group resource the directory keeps: everything but the server-owned keys, with
+    its name normalised (directory.normalization)."""
+    document = {k: v for k, v in resource.items() if k not in GROUP_CATALOG.server_keys}
+    return normalize_names(document, GROUP_CATALOG)
 
 
 def _apply_columns(group: DirectoryGroup, document: Mapping[str, Any]) -> None:

@@ -131,6 +131,14 @@ def default_role_of(tenant: TenantRef, *, override: str | None = None) -> Role |
     return Role.objects.filter(key=key).first() if key else None
 
 
+@dataclass(frozen=True)
+class RoleCause:
+    """The event a user's role change answers: its seq and the actor of the events it appends."""
+
+    seq: int | None
+    actor: Actor
+
+
 def recompute_roles(
     user_ids: Iterable[uuid.UUID | str],
     *,
@@ -138,12 +146,15 @@ def recompute_roles(
     actor: Actor,
     cause_seq: int | None = None,
     default_role: str | None = None,
+    causes: Mapping[uuid.UUID, RoleCause] | None = None,
 ) -> list[RoleChange]:
     """Bring the users' grants in line with their groups; append role.changed for each real change.
 
     `default_role` overrides the tenant's setting ("" for none): the event that changed it carries the
-    new value, which a worker's cached tenant settings may not show yet. Constant query count: one to read
-    targets and grants, then writes only for what changed."""
+    new value, which a worker's cached tenant settings may not show yet. `causes` names, per user, the
+    event their change answers (the pipeline recomputes a whole transaction's users at once); others
+    get `cause_seq` and `actor`. Constant query count: one to read targets and grants, then writes
+    only for what changed."""
     ids = sorted({uuid.UUID(str(i)) for i in user_ids})
     if not ids:
         return []
@@ -188,7 +199,13 @@ def recompute_roles(
         )
     if changes:
         users = DirectoryUser.objects.in_bulk([c.user_id for c in changes])
-        append_events([_role_event(users.get(c.user_id), c.user_id, c, cause_seq) for c in changes], actor=actor)
+        fallback = RoleCause(cause_seq, actor)
+        by_actor: dict[Actor, list[NewEvent]] = {}
+        for c in changes:
+            cause = causes.get(c.user_id, fallback) if causes else fallback
+            by_actor.setdefault(cause.actor, []).append(_role_event(users.get(c.user_id), c.user_id, c, cause.seq))
+        for cause_actor, events in by_actor.items():
+            append_events(events, actor=cause_actor)
     return changes
 
 

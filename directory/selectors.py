@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,16 +84,15 @@ def member_rows(group_ids: Sequence[uuid.UUID]) -> QuerySet[Membership]:
     )
 
 
-def user_for_welcome(user_id: str) -> DirectoryUser | None:
-    """The user as it is now, only the columns a welcome mail needs (this runs for every new user)."""
-    pk = parse_id(user_id)
-    if pk is None:
-        return None
-    return (
-        DirectoryUser.objects.filter(pk=pk)
-        .only("id", "active", "kind", "email", "given_name", "display_name", "user_name")
-        .first()
+def users_for_welcome(user_ids: Iterable[str]) -> dict[str, DirectoryUser]:
+    """id -> the user as it is now, with only the columns a welcome mail needs (runs for every new user)."""
+    pks = {pk for pk in (parse_id(user_id) for user_id in user_ids) if pk is not None}
+    if not pks:
+        return {}
+    rows = DirectoryUser.objects.filter(pk__in=pks).only(
+        "id", "active", "kind", "email", "given_name", "display_name", "user_name"
     )
+    return {str(user.pk): user for user in rows}
 
 
 def unmapped_group(group_id: str) -> DirectoryGroup | None:

@@ -29,6 +29,7 @@ from directory.change import (
 from directory.errors import InvalidValue, NotFound
 from directory.mapping import APP_FIELDS, map_user
 from directory.models import DirectoryUser, Membership, UserValue
+from directory.normalization import normalize_names
 from directory.payloads import app_field_values, user_payload
 from outbox.append import Actor, NewEvent, append_events
 from outbox.event_types import EventType
@@ -38,8 +39,10 @@ DocumentChange = Callable[[Document], Document]
 
 
 def stored_document(resource: Mapping[str, Any]) -> Document:
-    """The part of a resource the directory keeps: everything but the server-owned keys."""
-    return {k: v for k, v in resource.items() if k not in USER_CATALOG.server_keys}
+    """The part of a resource the directory keeps: everything but the server-owned keys, with the
+    identifying names normalised (directory.normalization)."""
+    document = {k: v for k, v in resource.items() if k not in USER_CATALOG.server_keys}
+    return normalize_names(document, USER_CATALOG)
 
 
 def _column_value(column: str, nullable: bool, kind: str, value: Any, attribute: str) -> Any:

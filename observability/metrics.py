@@ -4,6 +4,12 @@ Web processes and Celery workers are separate processes (and, in production, mac
 counters and histograms live in Redis hashes; /metrics reads them back. Recording is one
 pipelined round trip and never raises: metrics must not break a request. The SCIM hot path records
 into a per-process buffer instead (`record_buffered`), written to Redis at most once a second.
+
+Every label's values are bounded (issue 17: 300 requests with made-up HTTP methods grew /metrics
+from 277 to 4,777 series). A label either lists its allowed values (request-driven ones: method,
+status, resource) or takes values from code (handler names, event types, IdP keys), capped at
+MAX_CODE_VALUES per label and process; anything else is recorded as "other". Per-tenant gauges are
+kept per tenant in Redis but exposed only as totals: tenant schema names never leave the process.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import atexit
 import bisect
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -38,6 +45,47 @@ def _labels_key(labels: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
+OTHER = "other"
+MAX_CODE_VALUES = 64
+_CODE_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+HTTP_STATUSES = frozenset(str(code) for code in range(100, 600))
+SCIM_RESOURCES = frozenset({"User", "Group"})
+
+
+@dataclass(frozen=True)
+class Label:
+    """A label and its values: `allowed` for values a client controls, None for values from code."""
+
+    name: str
+    allowed: frozenset[str] | None = None
+
+
+_seen_lock = threading.Lock()
+_seen: dict[tuple[str, str], set[str]] = {}
+
+
+def _bounded_value(metric_name: str, label: Label, value: str) -> str:
+    if label.allowed is not None:
+        return value if value in label.allowed else OTHER
+    if not _CODE_VALUE.match(value):
+        return OTHER
+    with _seen_lock:
+        values = _seen.setdefault((metric_name, label.name), set())
+        if value in values:
+            return value
+        if len(values) >= MAX_CODE_VALUES:
+            return OTHER
+        values.add(value)
+    return value
+
+
+def bounded_labels(metric_name: str, declared: Sequence[Label], labels: dict[str, str]) -> dict[str, str]:
+    """Only the declared labels, each value within its bound."""
+    by_name = {label.name: label for label in declared}
+    return {name: _bounded_value(metric_name, by_name[name], str(value)) for name, value in labels.items() if name in by_name}
+
+
 def _parse_labels(raw: str) -> dict[str, str]:
     if not raw:
         return {}
@@ -48,6 +96,7 @@ def _parse_labels(raw: str) -> dict[str, str]:
 class Counter:
     name: str
     help: str
+    labels: tuple[Label, ...] = ()
 
     def inc(self, amount: float = 1.0, **labels: str) -> None:
         record([(self, labels, amount)])
@@ -55,12 +104,15 @@ class Counter:
 
 @dataclass(frozen=True)
 class Gauge:
+    """A gauge set per `per` key (e.g. per tenant) and exposed as the total and the count of non-zero keys."""
+
     name: str
     help: str
+    per: str
 
     def set(self, value: float, **labels: str) -> None:
         try:
-            redis_client().hset(PREFIX + self.name, _labels_key(labels), value)
+            redis_client().hset(PREFIX + self.name, str(labels.get(self.per, "")), value)
         except redis.RedisError:
             log.warning("metrics: redis unavailable, gauge %s dropped", self.name)
 
@@ -70,6 +122,7 @@ class Histogram:
     name: str
     help: str
     buckets: Sequence[float]
+    labels: tuple[Label, ...] = ()
 
     def observe(self, value: float, **labels: str) -> None:
         record([(self, labels, value)])
@@ -82,7 +135,7 @@ def _increments(samples: Iterable[Sample]) -> Iterable[tuple[str, str, float]]:
     """(hash key, field, amount) for each HINCRBYFLOAT the samples stand for."""
     for metric, labels, value in samples:
         key = PREFIX + metric.name
-        lk = _labels_key(labels)
+        lk = _labels_key(bounded_labels(metric.name, metric.labels, labels))
         if isinstance(metric, Counter):
             yield key, lk, value
         else:
@@ -178,16 +231,24 @@ def flush() -> None:
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LONG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 
-SCIM_REQUESTS = Counter("rollcall_scim_requests_total", "SCIM requests by IdP, method, resource and status")
-SCIM_LATENCY = Histogram("rollcall_scim_request_seconds", "SCIM request latency", LATENCY_BUCKETS)
-EVENTS_PENDING = Gauge("rollcall_events_pending", "Outbox events not yet handled, per tenant")
+IDP = Label("idp")
+METHOD = Label("method", HTTP_METHODS)
+SCIM_REQUESTS = Counter(
+    "rollcall_scim_requests_total",
+    "SCIM requests by IdP, method, resource and status",
+    (IDP, METHOD, Label("resource", SCIM_RESOURCES), Label("status", HTTP_STATUSES)),
+)
+SCIM_LATENCY = Histogram("rollcall_scim_request_seconds", "SCIM request latency", LATENCY_BUCKETS, (IDP, METHOD))
+EVENTS_PENDING = Gauge("rollcall_events_pending", "Outbox events not yet handled (all tenants)", per="tenant")
 DISPATCH_LAG = Histogram("rollcall_event_dispatch_lag_seconds", "Event commit to handled", LONG_BUCKETS)
-HANDLER_FAILURES = Counter("rollcall_handler_failures_total", "Event handler failures by handler")
-EVENTS_HANDLED = Counter("rollcall_events_handled_total", "Events handled by type")
+HANDLER_FAILURES = Counter("rollcall_handler_failures_total", "Event handler failures by handler", (Label("handler"),))
+EVENTS_HANDLED = Counter("rollcall_events_handled_total", "Events handled by type", (Label("type"),))
 DEPROVISION_LATENCY = Histogram(
     "rollcall_deprovision_latency_seconds", "SCIM deactivate/delete request to access removed", LONG_BUCKETS
 )
-WEBHOOK_DELIVERIES = Counter("rollcall_webhook_deliveries_total", "Webhook delivery attempts by outcome")
+WEBHOOK_DELIVERIES = Counter(
+    "rollcall_webhook_deliveries_total", "Webhook delivery attempts by outcome", (Label("outcome"),)
+)
 
 ALL_METRICS: tuple[Counter | Gauge | Histogram, ...] = (
     SCIM_REQUESTS,
@@ -220,10 +281,12 @@ class RedisCollector:
                     family.add_sample(metric.name, labels, value)
                 yield family
             elif isinstance(metric, Gauge):
-                gauge = GaugeMetricFamily(metric.name, metric.help)
-                for lk, value in sorted(raw.items()):
-                    gauge.add_sample(metric.name, _parse_labels(lk), value)
-                yield gauge
+                yield GaugeMetricFamily(metric.name, metric.help, value=sum(raw.values()))
+                yield GaugeMetricFamily(
+                    f"{metric.name}_{metric.per}s",
+                    f"How many {metric.per}s have a non-zero {metric.name}",
+                    value=sum(1 for v in raw.values() if v),
+                )
             else:
                 yield _histogram_family(metric, raw)
 

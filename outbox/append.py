@@ -35,11 +35,13 @@ _TEXT_FIELDS = ("CharField", "TextField")
 _ALLOCATE_AND_INSERT_SQL = """
 WITH allocated AS (
     UPDATE outbox_eventcounter SET value = value + %s WHERE id = 1 RETURNING value
-)
-INSERT INTO outbox_event (seq, {columns})
-SELECT allocated.value - %s + e.ord, {e_columns}
-FROM allocated, (VALUES {rows}) AS e (ord, {columns})
-RETURNING seq
+), inserted AS (
+    INSERT INTO outbox_event (seq, {columns})
+    SELECT allocated.value - %s + e.ord, {e_columns}
+    FROM allocated, (VALUES {rows}) AS e (ord, {columns})
+    RETURNING seq
+){also}
+SELECT seq FROM inserted
 """
 
 
@@ -71,6 +73,9 @@ class NewEvent:
 
 
 _deferred: ContextVar[list[Event] | None] = ContextVar("rollcall_deferred_events", default=None)
+_deferred_handle: ContextVar[DeferredEvents | None] = ContextVar("rollcall_deferred_handle", default=None)
+# An INSERT statement and its parameters, run as one more data-modifying CTE of the events' statement.
+Statement = tuple[str, list[Any]]
 
 
 def append_events(events: Sequence[NewEvent], *, actor: Actor) -> None:
@@ -102,28 +107,50 @@ def append_events(events: Sequence[NewEvent], *, actor: Actor) -> None:
     _write(rows)
 
 
+class DeferredEvents:
+    """The events held by a `deferred_appends()` block, written once: by `write` or at the block's end."""
+
+    def __init__(self) -> None:
+        self.rows: list[Event] = []
+        self.written = False
+
+    def write(self, *, also: Statement | None = None) -> None:
+        """Write the held events now, in one statement together with `also` (an INSERT of the caller's:
+        the SCIM edge's request-log row), so a write's last round trip carries all of it."""
+        self.written = True
+        if self.rows:
+            _write(self.rows, also=also)
+        elif also is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(also[0], also[1])
+
+
 @contextmanager
-def deferred_appends() -> Iterator[None]:
+def deferred_appends() -> Iterator[DeferredEvents]:
     """Hold the events appended in the block and write them in one statement at its end.
 
     Use it around a transaction that makes several changes, so that its counter lock is its last."""
-    if _deferred.get() is not None:  # already deferring: the outer block writes everything
-        yield
+    outer = _deferred_handle.get()
+    if outer is not None:  # already deferring: the outer block writes everything
+        yield outer
         return
-    held: list[Event] = []
-    token = _deferred.set(held)
+    held = DeferredEvents()
+    token = _deferred.set(held.rows)
+    handle = _deferred_handle.set(held)
     try:
-        yield
+        yield held
     finally:
         _deferred.reset(token)
-    _write(held)  # not reached when the block raised: its transaction rolls back anyway
+        _deferred_handle.reset(handle)
+    if not held.written:  # not reached when the block raised: its transaction rolls back anyway
+        held.write()
 
 
-def _write(rows: list[Event]) -> None:
+def _write(rows: list[Event], *, also: Statement | None = None) -> None:
     if not rows:
         return
     first = rows[:_STATEMENT_EVENTS]
-    seqs = _allocate_and_insert(first, total=len(rows))
+    seqs = _allocate_and_insert(first, total=len(rows), also=also)
     if len(seqs) != len(first):
         raise RuntimeError(f"event counter row missing in schema {tenant_connection().schema_name}")
     for row, seq in zip(first, sorted(seqs), strict=True):
@@ -138,7 +165,7 @@ def _write(rows: list[Event]) -> None:
     transaction.on_commit(lambda: request_dispatch(schema_name))
 
 
-def _allocate_and_insert(rows: list[Event], *, total: int) -> list[int]:
+def _allocate_and_insert(rows: list[Event], *, total: int, also: Statement | None = None) -> list[int]:
     """Reserve `total` seqs and insert `rows` as the first of them, in one statement; their seqs.
 
     The UPDATE locks the counter row until commit, as a separate UPDATE would: commit order is seq order.
@@ -156,7 +183,10 @@ def _allocate_and_insert(rows: list[Event], *, total: int) -> list[int]:
         columns=columns,
         e_columns=", ".join(f"e.{column}" for column in quoted),
         rows=", ".join([row_sql] * len(rows)),
+        also=f", also AS ({also[0]})" if also is not None else "",
     )
+    if also is not None:
+        params.extend(also[1])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [int(seq) for (seq,) in cursor.fetchall()]

@@ -33,11 +33,24 @@ class Event(models.Model):
     last_error = models.TextField(blank=True)
     # After a handler failure the tenant's queue waits here until this time (exponential backoff).
     retry_at = models.DateTimeField(null=True, blank=True)
+    # A poison event is set aside ("parked") so the tenant's other events go on; later events about the
+    # same resource are held behind it (held_behind = its seq) until an operator retries or skips it.
+    parked_at = models.DateTimeField(null=True, blank=True)
+    park_reason = models.TextField(blank=True)
+    held_behind = models.BigIntegerField(null=True, blank=True)
+    skipped_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=128, blank=True)  # who retried or skipped a parked event
+    resolution_note = models.TextField(blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["seq"], name="outbox_event_pending", condition=Q(handled_at__isnull=True)),
             models.Index(fields=["resource_type", "resource_id"], name="outbox_event_resource"),
+            models.Index(
+                fields=["seq"],
+                name="outbox_event_parked",
+                condition=Q(parked_at__isnull=False, handled_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

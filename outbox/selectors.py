@@ -8,8 +8,13 @@ PENDING_COUNT_CAP = 100_000
 
 
 def pending_event_count() -> int:
-    """Events not yet handled (capped so a huge backlog stays a cheap index scan)."""
-    return Event.objects.filter(handled_at__isnull=True).order_by("seq")[:PENDING_COUNT_CAP].count()
+    """Events waiting to be handled, parked ones left out (capped so a huge backlog stays cheap)."""
+    return Event.objects.filter(handled_at__isnull=True, parked_at__isnull=True).order_by("seq")[:PENDING_COUNT_CAP].count()
+
+
+def parked_event_count() -> int:
+    """Events set aside (poison events and the events held behind them)."""
+    return Event.objects.filter(handled_at__isnull=True, parked_at__isnull=False).count()
 
 
 def events_after(after_seq: int, limit: int) -> list[Event]:

@@ -11,7 +11,15 @@ import threading
 from typing import Any
 
 from celery import Celery
-from celery.signals import beat_init, task_postrun, task_prerun, worker_ready, worker_shutdown
+from celery.signals import (
+    beat_init,
+    task_failure,
+    task_postrun,
+    task_prerun,
+    task_success,
+    worker_ready,
+    worker_shutdown,
+)
 
 from outbox.queues import (
     DEFAULT_QUEUE,
@@ -80,6 +88,30 @@ def configure(app: Celery) -> None:
     task_postrun.connect(_close_old_connections, weak=False)
     worker_shutdown.connect(_on_shutdown, weak=False)
     beat_init.connect(_on_beat_init, weak=False)
+    task_success.connect(_on_task_success, weak=False)
+    task_failure.connect(_on_task_failure, weak=False)
+
+
+def _periodic_task_names() -> set[str]:
+    return {entry["task"] for entry in beat_schedule(60.0).values()}
+
+
+def _on_task_success(sender: Any = None, result: Any = None, **_: Any) -> None:
+    """A periodic run that could not process some tenants counts as failed (see tasks.py)."""
+    name = getattr(sender, "name", "")
+    if name in _periodic_task_names():
+        from observability.periodic import record_periodic_run
+
+        failed = int(result.get("failed_tenants", 0)) if isinstance(result, dict) else 0
+        record_periodic_run(name, failed_tenants=failed)
+
+
+def _on_task_failure(sender: Any = None, exception: BaseException | None = None, **_: Any) -> None:
+    name = getattr(sender, "name", "")
+    if name in _periodic_task_names():
+        from observability.periodic import record_periodic_run
+
+        record_periodic_run(name, error=type(exception).__name__ if exception else "error")
 
 
 def _close_old_connections(sender: Any = None, **_: Any) -> None:

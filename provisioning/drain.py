@@ -3,9 +3,13 @@
 One drain per tenant at a time (a PostgreSQL session advisory lock; a crashed worker's
 connection closes and releases it). Events are read in small batches and handled in order, a few
 per transaction: a transaction holds its events' handler effects, the HandlerRun rows that mark
-the handlers done and the handled marks, so a redelivered event skips what already happened. A
-failing handler rolls its event back and stops the tenant's queue at that event (later events
-wait: order), recording attempts, last_error and a backoff time; other tenants are unaffected.
+the handlers done and the handled marks, so a redelivered event skips what already happened.
+
+A failing handler rolls its event back. A transient failure stops the tenant's queue at that event
+(later events wait: order) with attempts, last_error and a backoff time. A poison event (a
+PermanentHandlerError, or ROLLCALL_HANDLER_PARK_AFTER failed attempts) is set aside ("parked"): the
+tenant's other events go on, later events about the same resource are held behind it, the admins are
+alerted, and an operator retries or skips it (provisioning.parking). Other tenants are unaffected.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from outbox.models import Event
 from outbox.selectors import pending_event_count
 from provisioning import emails, wakeups
 from provisioning.backoff import backoff_seconds
-from provisioning.handlers import HandlerContext, TransactionBuffer, handlers_for
+from provisioning.handlers import HandlerContext, PermanentHandlerError, TransactionBuffer, handlers_for_types
 from provisioning.models import HandlerRun, Notification
 from provisioning.notifications import raise_notification
 from provisioning.tunables import PipelineConfig, pipeline_config
@@ -52,6 +56,8 @@ class DispatchResult:
     failed_now: bool = False  # a handler failed in this run (not merely: the head is still backing off)
     drained: bool = False  # the last read found no pending event
     more: bool = False  # the time budget ran out with events left
+    parked: list[int] = field(default_factory=list)  # events set aside in this run
+    parked_now: bool = False  # the last batch stopped at a parked event
     webhook_delivery_ids: list[int] = field(default_factory=list)
 
 
@@ -108,6 +114,7 @@ class EventOutcome:
     handled_at: datetime | None = None
     failed_handler: str = ""
     retry_in: float | None = None
+    parked: bool = False
 
 
 class HandlerFailed(Exception):
@@ -138,18 +145,23 @@ def handle_events(
     # Events that handlers append are written last (deferred_appends): the seq counter is then this
     # transaction's last lock, as in every directory write, so the two never deadlock.
     with transaction.atomic(), deferred_appends():
+        contexts: list[HandlerContext] = []
         for event in events:
-            step = "dispatcher"
             try:
-                ctx = _context(tenant, event, EventType.parse(event.type), cache, buffer)
-                for handler in handlers_for(ctx.type):
-                    if handler.name in done.get(event.seq, ()):
-                        continue
-                    step = handler.name
-                    handler.fn(ctx)
-                    runs.append(HandlerRun(seq=event.seq, handler=handler.name))
+                contexts.append(_context(tenant, event, EventType.parse(event.type), cache, buffer))
             except Exception as exc:
-                raise HandlerFailed(event, step, exc) from exc
+                raise HandlerFailed(event, "dispatcher", exc) from exc
+        by_seq = {event.seq: event for event in events}
+        for handler in handlers_for_types({ctx.type for ctx in contexts}):
+            todo = [c for c in contexts if c.type in handler.types and handler.name not in done.get(c.seq, ())]
+            if not todo:
+                continue
+            try:
+                handler.run(todo)
+            except Exception as exc:
+                # With several events the drain redoes them one per transaction, which names the event.
+                raise HandlerFailed(by_seq[todo[0].seq], handler.name, exc) from exc
+            runs.extend(HandlerRun(seq=c.seq, handler=handler.name) for c in todo)
         delivery_ids = insert_deliveries(buffer.webhook_deliveries)
         now = timezone.now()
         for run in runs:
@@ -194,18 +206,24 @@ def process_event(
 def _record_failure(tenant: TenantRef, event: Event, step: str, exc: Exception, conf: PipelineConfig) -> EventOutcome:
     now = timezone.now()
     attempts = event.attempts + 1
-    delay = handler_retry_seconds(attempts, conf)
+    error = f"{step}: {type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+    park = isinstance(exc, PermanentHandlerError) or attempts >= conf.park_after_attempts
+    delay = None if park else handler_retry_seconds(attempts, conf)
     with transaction.atomic():
         Event.objects.filter(seq=event.seq).update(
             dispatched_at=Coalesce("dispatched_at", Value(now)),
             attempts=attempts,
-            last_error=f"{step}: {type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS],
-            retry_at=now + timedelta(seconds=delay),
+            last_error=error,
+            retry_at=None if delay is None else now + timedelta(seconds=delay),
+            parked_at=now if park else None,
+            park_reason=error if park else "",
         )
-        if attempts == conf.stuck_after_attempts:
+        if park:
+            _alert_parked(tenant, event, step, exc, attempts)
+        elif attempts == conf.stuck_after_attempts:
             _alert_stuck(tenant, event, step, exc)
         transaction.on_commit(lambda: metrics.HANDLER_FAILURES.inc(handler=step))
-    return EventOutcome(ok=False, failed_handler=step, retry_in=delay)
+    return EventOutcome(ok=False, failed_handler=step, retry_in=delay, parked=park)
 
 
 def _alert_stuck(tenant: TenantRef, event: Event, handler: str, exc: BaseException) -> None:
@@ -224,6 +242,50 @@ def _alert_stuck(tenant: TenantRef, event: Event, handler: str, exc: BaseExcepti
     )
 
 
+def _alert_parked(tenant: TenantRef, event: Event, handler: str, exc: BaseException, attempts: int) -> None:
+    raise_notification(
+        tenant=tenant,
+        kind=Notification.Kind.PIPELINE_STUCK,
+        key=f"pipeline_parked:{event.seq}",
+        title=f"Event {event.seq} ({event.type}) could not be handled and was set aside",
+        body=(
+            f"The {handler} step failed ({type(exc).__name__}) after {attempts} attempt(s). Your other provisioning "
+            f"goes on; later changes to the same {event.resource_type.lower() or 'resource'} wait behind this "
+            "event until Rollcall support retries or skips it."
+        ),
+        severity=Notification.Severity.CRITICAL,
+        data={"seq": event.seq, "handler": handler, "parked": True},
+        cooldown=None,
+    )
+
+
+def _hold_blocked(batch: list[Event]) -> list[Event]:
+    """Set aside the batch's events about a resource that has a parked event (they wait behind it, in
+    order); the rest, in seq order. One query when nothing is parked, which is the normal case."""
+    parked = list(
+        Event.objects.filter(parked_at__isnull=False, handled_at__isnull=True, held_behind__isnull=True)
+        .order_by("seq")
+        .values_list("resource_type", "resource_id", "seq")
+    )
+    if not parked:
+        return batch
+    roots: dict[tuple[str, str], int] = {}
+    for resource_type, resource_id, seq in parked:
+        roots.setdefault((resource_type, resource_id), seq)
+    held: dict[int, list[int]] = defaultdict(list)
+    ready: list[Event] = []
+    for event in batch:
+        root = roots.get((event.resource_type, event.resource_id)) if event.resource_id else None
+        if root is not None and root < event.seq:
+            held[root].append(event.seq)
+        else:
+            ready.append(event)
+    now = timezone.now()
+    for root, seqs in held.items():
+        Event.objects.filter(seq__in=seqs).update(parked_at=now, held_behind=root, park_reason=f"held behind event {root}")
+    return ready
+
+
 # --------------------------------------------------------------------------- draining a tenant
 
 
@@ -232,10 +294,13 @@ def _drain(tenant: TenantRef, result: DispatchResult, conf: PipelineConfig, dead
         if time.monotonic() >= deadline:
             result.more = pending_event_count() > 0
             return
-        batch = list(Event.objects.filter(handled_at__isnull=True).order_by("seq")[: conf.batch_size])
-        result.drained = not batch
-        if not batch:
+        read = list(Event.objects.filter(handled_at__isnull=True, parked_at__isnull=True).order_by("seq")[: conf.batch_size])
+        result.drained = not read
+        if not read:
             return
+        batch = _hold_blocked(read)
+        if not batch:
+            continue  # everything read was held behind a parked event: read on
         head = batch[0]
         now = timezone.now()
         if head.retry_at is not None and head.retry_at > now:
@@ -260,7 +325,10 @@ def _drain(tenant: TenantRef, result: DispatchResult, conf: PipelineConfig, dead
             if time.monotonic() >= deadline and result.failed_seq is None:
                 result.more = pending_event_count() > 0
             return
-        if len(batch) < conf.batch_size:
+        if result.parked_now:
+            result.parked_now = False
+            continue  # re-read: the events behind the parked one are held by the next read
+        if len(read) < conf.batch_size:
             # The read found everything pending; events committed since then re-set the request
             # key, which dispatch_tenant checks after unlocking.
             result.drained = True
@@ -296,6 +364,10 @@ def _handle_batch(
                 outcome = process_event(
                     tenant, event, done=done[event.seq], cache=cache, conf=conf, on_committed=result.webhook_delivery_ids
                 )
+                if outcome.parked:
+                    result.parked.append(event.seq)
+                    result.parked_now = True
+                    return
                 if not outcome.ok:
                     result.failed_seq = event.seq
                     result.retry_in = outcome.retry_in

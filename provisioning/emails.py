@@ -47,10 +47,11 @@ _collector: ContextVar[list[int] | None] = ContextVar("rollcall_email_collector"
 _INSERT_SQL = """
 INSERT INTO provisioning_outboundemail
     (dedupe_key, kind, recipients, subject, body_text, body_html, seq, created_at, next_attempt_at, attempts, last_error)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '')
+VALUES {rows}
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id
 """
+_INSERT_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '')"
 
 
 @dataclass(frozen=True)
@@ -92,27 +93,43 @@ def collecting_emails() -> Iterator[list[int]]:
         _collector.reset(token)
 
 
+@dataclass(frozen=True)
+class OutgoingEmail:
+    dedupe_key: str  # a second message with the same key is dropped (a replayed event mails no one twice)
+    kind: str
+    to: Sequence[str]
+    email: RenderedEmail
+    seq: int | None = None  # the event that caused it
+
+
 def enqueue(*, dedupe_key: str, kind: str, to: Sequence[str], email: RenderedEmail, seq: int | None = None) -> int | None:
     """Put a message in the current schema's outbox (caller's transaction); None if the key was used."""
-    if not to:
-        return None
+    ids = enqueue_many([OutgoingEmail(dedupe_key=dedupe_key, kind=kind, to=to, email=email, seq=seq)])
+    return ids[0] if ids else None
+
+
+def enqueue_many(messages: Sequence[OutgoingEmail]) -> list[int]:
+    """Put messages in the current schema's outbox in one INSERT (caller's transaction); the ids of
+    those whose dedupe key was new. Messages without recipients are dropped."""
+    wanted = [m for m in messages if m.to]
+    if not wanted:
+        return []
     now = timezone.now()
+    params: list[Any] = []
+    for m in wanted:
+        params += [m.dedupe_key, m.kind, json.dumps(list(m.to)), m.email.subject, m.email.text, m.email.html or "", m.seq, now, now]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_SQL,
-            [dedupe_key, kind, json.dumps(list(to)), email.subject, email.text, email.html or "", seq, now, now],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    email_id = int(row[0])
+        cursor.execute(_INSERT_SQL.format(rows=", ".join([_INSERT_ROW] * len(wanted))), params)
+        email_ids = [int(row[0]) for row in cursor.fetchall()]
+    if not email_ids:
+        return []
     collector = _collector.get()
     if collector is not None:
-        transaction.on_commit(lambda: collector.append(email_id))
+        transaction.on_commit(lambda: collector.extend(email_ids))
     else:
         schema = current_schema()
         transaction.on_commit(lambda: _wake_sender(schema))
-    return email_id
+    return email_ids
 
 
 def _wake_sender(schema_name: str) -> None:

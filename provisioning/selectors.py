@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from provisioning.models import Notification, WebhookDelivery, WebhookEndpoint
 
@@ -38,3 +39,39 @@ def dead_deliveries(endpoint_id: uuid.UUID | None = None) -> list[WebhookDeliver
     if endpoint_id is not None:
         qs = qs.filter(endpoint_id=endpoint_id)
     return list(qs.order_by("event_seq"))
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    delivery_id: int
+    endpoint_id: str
+    event_seq: int
+    event_type: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    next_attempt_at: object
+    last_error: str
+
+
+def webhook_deliveries(*, endpoint_id: str | None = None, status: str | None = None, limit: int = 50) -> list[DeliveryRow]:
+    """The current tenant's most recent deliveries (newest first): the ids `replay --delivery` takes."""
+    rows = WebhookDelivery.objects.order_by("-event_seq", "-id")
+    if endpoint_id:
+        rows = rows.filter(endpoint__id=endpoint_id)
+    if status:
+        rows = rows.filter(status=status)
+    return [
+        DeliveryRow(
+            d.pk,
+            str(d.endpoint_id),
+            d.event_seq,
+            d.event_type,
+            d.status,
+            d.total_attempts,
+            d.last_status_code,
+            d.next_attempt_at,
+            d.last_error[:120],
+        )
+        for d in rows[: max(1, min(limit, 1000))]
+    ]

@@ -7,12 +7,13 @@ a "tenant has work" marker in the public schema set on commit would make the swe
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from observability import metrics
 from outbox.relay import request_dispatch
@@ -29,9 +30,10 @@ T = TypeVar("T")
 
 _PROBE = """
 SELECT %s,
-  (SELECT count(*) FROM (SELECT 1 FROM {s}.outbox_event WHERE handled_at IS NULL LIMIT {cap}) p),
+  (SELECT count(*) FROM (SELECT 1 FROM {s}.outbox_event WHERE handled_at IS NULL AND parked_at IS NULL
+                          LIMIT {cap}) p),
   COALESCE((SELECT retry_at IS NULL OR retry_at <= statement_timestamp() FROM {s}.outbox_event
-            WHERE handled_at IS NULL ORDER BY seq LIMIT 1), false),
+            WHERE handled_at IS NULL AND parked_at IS NULL ORDER BY seq LIMIT 1), false),
   EXISTS (SELECT 1 FROM {s}.provisioning_webhookdelivery
           WHERE (status IN ('pending', 'retrying') AND next_attempt_at <= statement_timestamp())
              OR (status = 'sending' AND lease_until < statement_timestamp())),
@@ -50,16 +52,38 @@ class Backlog:
     emails_due: bool
 
 
-def scan_backlogs(schemas: Sequence[str]) -> list[Backlog]:
-    """Pending/ready/due state of each tenant schema, in one query per CHUNK schemas."""
-    found: list[Backlog] = []
+def _probe(schemas: Sequence[str]) -> list[Backlog]:
     quote = connection.ops.quote_name
+    sql = " UNION ALL ".join(_PROBE.format(s=quote(s), cap=PENDING_CAP, grace=EMAIL_GRACE_SECONDS) for s in schemas)
+    # Inside a transaction a failed probe would abort it: fence it with a savepoint. Workers run
+    # in autocommit, where a failed statement affects nothing else and no savepoint is needed.
+    fence = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    with fence, connection.cursor() as cursor:
+        cursor.execute(sql, list(schemas))
+        return [Backlog(r[0], int(r[1]), bool(r[2]), bool(r[3]), bool(r[4])) for r in cursor.fetchall()]
+
+
+def scan_backlogs(schemas: Sequence[str], failed: list[str] | None = None) -> list[Backlog]:
+    """Pending/ready/due state of each tenant schema, in one query per CHUNK schemas.
+
+    One broken tenant (a schema that is missing or not migrated) fails its chunk's query; that
+    chunk is then probed one schema at a time, so every other tenant is still scanned. The broken
+    schemas are appended to `failed` (the task reports them; /healthz turns degraded)."""
+    found: list[Backlog] = []
     for start in range(0, len(schemas), CHUNK):
         chunk = schemas[start : start + CHUNK]
-        sql = " UNION ALL ".join(_PROBE.format(s=quote(s), cap=PENDING_CAP, grace=EMAIL_GRACE_SECONDS) for s in chunk)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, list(chunk))
-            found += [Backlog(r[0], int(r[1]), bool(r[2]), bool(r[3]), bool(r[4])) for r in cursor.fetchall()]
+        try:
+            found += _probe(chunk)
+            continue
+        except DatabaseError:
+            pass
+        for schema in chunk:
+            try:
+                found += _probe([schema])
+            except DatabaseError as exc:
+                log.warning("sweeper: tenant schema %s cannot be scanned (%s)", schema, type(exc).__name__)
+                if failed is not None:
+                    failed.append(schema)
     return found
 
 
@@ -69,13 +93,15 @@ class SweepReport:
     dispatched: list[str]
     webhooks: list[str]
     emails: list[str]
+    failed: list[str] = field(default_factory=list)  # tenant schemas that could not be scanned
 
 
 def sweep() -> SweepReport:
     """Re-dispatch every ready tenant with pending events; wake senders for due deliveries."""
     tenant_connection().set_schema_to_public()
     tenants = ready_tenants()
-    backlogs = scan_backlogs([t.schema_name for t in tenants])
+    failed: list[str] = []
+    backlogs = scan_backlogs([t.schema_name for t in tenants], failed)
     dispatched: list[str] = []
     webhooks: list[str] = []
     mail: list[str] = []
@@ -91,11 +117,12 @@ def sweep() -> SweepReport:
             webhooks.append(backlog.schema_name)
         if backlog.emails_due:
             mail.append(backlog.schema_name)
-    return SweepReport(tenants=len(tenants), dispatched=dispatched, webhooks=webhooks, emails=mail)
+    return SweepReport(tenants=len(tenants), dispatched=dispatched, webhooks=webhooks, emails=mail, failed=failed)
 
 
-def for_each_tenant(fn: Callable[[TenantRef], T]) -> dict[str, T]:
-    """Run `fn` inside every ready tenant's schema; one tenant's failure does not stop the others."""
+def for_each_tenant(fn: Callable[[TenantRef], T], failed: list[str] | None = None) -> dict[str, T]:
+    """Run `fn` inside every ready tenant's schema; one tenant's failure does not stop the others
+    (the failing schemas are appended to `failed`)."""
     results: dict[str, T] = {}
     for tenant in ready_tenants():
         try:
@@ -103,4 +130,6 @@ def for_each_tenant(fn: Callable[[TenantRef], T]) -> dict[str, T]:
                 results[tenant.schema_name] = fn(tenant)
         except Exception:
             log.exception("periodic job failed for tenant %s", tenant.schema_name)
+            if failed is not None:
+                failed.append(tenant.schema_name)
     return results

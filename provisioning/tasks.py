@@ -77,6 +77,10 @@ def send_outbound(schema_name: str, delivery_ids: list[int] | None = None, sched
     return totals
 
 
+# Periodic tasks return "failed_tenants": how many tenants the run could not process (the others
+# were processed). provisioning.celery_setup records it for /healthz ("degraded" when it persists).
+
+
 @shared_task(name="provisioning.sweep_outbox", ignore_result=True)
 def sweep_outbox() -> dict[str, int]:
     report = sweeper.sweep()
@@ -85,6 +89,7 @@ def sweep_outbox() -> dict[str, int]:
         "dispatched": len(report.dispatched),
         "webhooks": len(report.webhooks),
         "emails": len(report.emails),
+        "failed_tenants": len(report.failed),
     }
 
 
@@ -94,8 +99,10 @@ def check_expiring_tokens() -> int:
 
 
 @shared_task(name="provisioning.expire_agents", ignore_result=True)
-def expire_agents() -> int:
-    return sum(sweeper.for_each_tenant(lambda _tenant: agents.expire_agents()).values())
+def expire_agents() -> dict[str, int]:
+    failed: list[str] = []
+    expired = sum(sweeper.for_each_tenant(lambda _tenant: agents.expire_agents(), failed).values())
+    return {"expired": expired, "failed_tenants": len(failed)}
 
 
 @shared_task(name="provisioning.worker_heartbeat", ignore_result=True)

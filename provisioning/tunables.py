@@ -15,6 +15,7 @@ class PipelineConfig:
     handler_retry_base: float
     handler_retry_cap: float
     stuck_after_attempts: int
+    park_after_attempts: int
     dispatch_key_ttl: int
     publish_timeout: float
     webhook_timeout: float
@@ -39,6 +40,7 @@ def pipeline_config() -> PipelineConfig:
         handler_retry_base=float(settings.ROLLCALL_HANDLER_RETRY_BASE),
         handler_retry_cap=float(settings.ROLLCALL_HANDLER_RETRY_CAP),
         stuck_after_attempts=int(settings.ROLLCALL_HANDLER_STUCK_AFTER),
+        park_after_attempts=max(1, int(settings.ROLLCALL_HANDLER_PARK_AFTER)),
         dispatch_key_ttl=int(settings.ROLLCALL_DISPATCH_KEY_TTL),
         publish_timeout=float(settings.ROLLCALL_PUBLISH_TIMEOUT),
         webhook_timeout=float(settings.ROLLCALL_WEBHOOK_TIMEOUT),

@@ -133,6 +133,10 @@ class _Token:
     pos: int
 
 
+# Integers compare as numeric(40, 10) in SQL; longer literals cannot match anything stored.
+MAX_INTEGER_DIGITS = 30
+
+
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     pos = 0
@@ -283,6 +287,8 @@ class _Parser:
             return text
         if tok.kind == "number":
             if not any(c in tok.text for c in ".eE"):
+                if len(tok.text.lstrip("-")) > MAX_INTEGER_DIGITS:
+                    raise FilterError(f"number at position {tok.pos} has more than {MAX_INTEGER_DIGITS} digits")
                 return int(tok.text)
             number = float(tok.text)
             if not math.isfinite(number):

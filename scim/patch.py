@@ -34,7 +34,14 @@ from scim.filter import (
     parse_patch_path,
 )
 from scim.quirks import Quirk, QuirkLog
-from scim.resources import UNASSIGNED, coerce_value, resolve_primary_conflict, same_value, schemas_for
+from scim.resources import (
+    UNASSIGNED,
+    check_value_count,
+    coerce_value,
+    resolve_primary_conflict,
+    same_value,
+    schemas_for,
+)
 from scim.schema import (
     GROUP_SCHEMA,
     RESOURCE_TYPES,
@@ -356,6 +363,7 @@ def _write_attribute(
             touched = list(range(len(elements)))
         else:
             elements, touched = _add_elements(attribute, current, coerced, label)
+            check_value_count(attribute, len(elements), label)
         resolve_primary_conflict(elements, None, label, preferred=touched)
         container[attribute.name] = elements
     elif attribute.type == "complex" and isinstance(current, dict):

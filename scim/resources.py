@@ -77,6 +77,17 @@ _TYPE_NAMES = {
 }
 
 
+# A user's multi-valued attribute (emails, phoneNumbers, ...) holds at most this many values, which
+# keeps every PATCH operation on it O(1) and a PATCH linear in its operations. Group members are
+# not capped here: they are changed in SQL as set operations.
+MAX_VALUES_PER_ATTRIBUTE = 100
+
+
+def check_value_count(attribute: Attribute, count: int, label: str) -> None:
+    if count > MAX_VALUES_PER_ATTRIBUTE and attribute is not _MEMBERS:
+        raise invalid_value(f"{label} holds more than {MAX_VALUES_PER_ATTRIBUTE} values")
+
+
 # -- value coercion --------------------------------------------------------------------------
 
 
@@ -118,6 +129,7 @@ def _coerce_multi(attribute: Attribute, value: Any, quirks: QuirkLog, label: str
     else:
         quirks.record(Quirk.SINGLE_OBJECT_FOR_MULTI_VALUED, label)
         items = [value]
+    check_value_count(attribute, len(items), label)
     elements: list[Any] = []
     for item in items:
         if item is None:

@@ -21,7 +21,7 @@ from scim.patch import parse_patch_request
 from scim.resources import parse_resource
 from scim_api.domain_errors import scim_error_for
 from scim_api.endpoints import ENDPOINTS, ResourceEndpoint, ScimCall
-from scim_api.http import parse_json_body
+from scim_api.http import check_patch_size, parse_json_body
 from scim_api.representation import etag, expected_version
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -131,7 +131,9 @@ def _apply(op: Operation, call: ScimCall) -> tuple[int, Any, str | None]:
     elif op.method == "PUT":
         row = endpoint.replace(resource_id, parse_resource(op.data, endpoint.rtype, call.quirks), expected, call)
     elif op.method == "PATCH":
-        row = endpoint.patch(resource_id, parse_patch_request(op.data, call.quirks), expected, call)
+        operations = parse_patch_request(op.data, call.quirks)
+        check_patch_size(operations)
+        row = endpoint.patch(resource_id, operations, expected, call)
     else:
         endpoint.delete(resource_id, expected, call)
         return 204, None, None

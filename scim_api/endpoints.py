@@ -26,7 +26,14 @@ from scim.patch import MemberChange, PatchOperation, apply_patch, parse_patch_re
 from scim.quirks import QuirkLog
 from scim.resources import merge_for_replace, parse_resource, project
 from scim.schema import GROUP, USER, ResourceType
-from scim_api.http import ListQuery, list_response, parse_json_body, parse_list_query, scim_response
+from scim_api.http import (
+    ListQuery,
+    check_patch_size,
+    list_response,
+    parse_json_body,
+    parse_list_query,
+    scim_response,
+)
 from scim_api.representation import (
     etag,
     expected_version,
@@ -187,6 +194,7 @@ class ResourceEndpoint:
             return self.single_response(row, call)
         if method == "PATCH":
             ops = parse_patch_request(call.json_body(), call.quirks)
+            check_patch_size(ops)
             row = self.patch(resource_id, ops, expected, call)
             if self.patch_returns_body or "attributes" in call.params or "excludedattributes" in call.params:
                 return self.single_response(row, call)

@@ -46,10 +46,45 @@ def error_response(error: ScimError) -> HttpResponse:
     return scim_response(error.to_dict(), status=error.status, headers=headers)
 
 
+JSON_MEDIA_TYPES = frozenset({SCIM_CONTENT_TYPE, "application/json"})
+
+
+def check_content_type(request: HttpRequest) -> None:
+    """RFC 7644 §3.1: bodies are application/scim+json (application/json accepted, with any charset)."""
+    raw = request.META.get("CONTENT_TYPE") or ""
+    media_type = raw.split(";", 1)[0].strip().lower()
+    if media_type and media_type not in JSON_MEDIA_TYPES:
+        raise ScimError(415, f"send the body as {SCIM_CONTENT_TYPE} (or application/json), not {media_type[:100]}")
+
+
+def _check_shape(value: Any, max_depth: int) -> None:
+    """Refuse what no SCIM body needs and the database cannot store: deep nesting and NUL characters."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            if depth > max_depth:
+                raise invalid_syntax(f"request body is nested more than {max_depth} levels deep")
+            for key, child in item.items():
+                if "\x00" in key:
+                    raise invalid_value("request body holds a NUL character (\\u0000)")
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            if depth > max_depth:
+                raise invalid_syntax(f"request body is nested more than {max_depth} levels deep")
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str) and "\x00" in item:
+            raise invalid_value("request body holds a NUL character (\\u0000)")
+
+
 def parse_json_body(request: HttpRequest, *, limit: int | None = None) -> Any:
-    """The request body as JSON; malformed JSON -> 400 invalidSyntax, too large -> 413."""
+    """The request body as JSON; malformed JSON -> 400 invalidSyntax, too large -> 413, a body sent
+    without Content-Length (chunked) -> 411, another media type -> 415."""
     limit = limit or settings.SCIM_MAX_BODY
-    length = request.META.get("CONTENT_LENGTH") or "0"
+    check_content_type(request)
+    length = request.META.get("CONTENT_LENGTH") or ""
+    if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        raise ScimError(411, "send the request body with a Content-Length header (chunked bodies are not read)")
     if length.isdigit() and int(length) > limit:
         raise ScimError(413, f"request body is larger than {limit} bytes")
     raw = request.body
@@ -58,9 +93,18 @@ def parse_json_body(request: HttpRequest, *, limit: int | None = None) -> Any:
     if not raw.strip():
         raise invalid_syntax("request body is empty; send a JSON object")
     try:
-        return orjson.loads(raw)
+        parsed = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise invalid_syntax(f"request body is not valid JSON: {exc}") from None
+        raise invalid_syntax(f"request body is not valid JSON: {str(exc)[:200]}") from None
+    _check_shape(parsed, settings.SCIM_MAX_JSON_DEPTH)
+    return parsed
+
+
+def check_patch_size(operations: list[Any]) -> None:
+    """A PATCH carries at most SCIM_PATCH_MAX_OPERATIONS operations (real IdPs send a handful)."""
+    limit = settings.SCIM_PATCH_MAX_OPERATIONS
+    if len(operations) > limit:
+        raise ScimError(413, f"too many PATCH operations: the maximum is {limit} per request", "tooMany")
 
 
 def query_params(request: HttpRequest, quirks: QuirkLog) -> dict[str, str]:
@@ -76,6 +120,9 @@ def query_params(request: HttpRequest, quirks: QuirkLog) -> dict[str, str]:
         elif key:
             quirks.record(Quirk.UNKNOWN_QUERY_PARAMETER, key)
     return params
+
+
+MAX_START_INDEX = 2**53
 
 
 @dataclass(frozen=True)
@@ -131,7 +178,8 @@ def parse_list_query(values: dict[str, Any]) -> ListQuery:
     order = str(values.get("sortorder") or "ascending").lower()
     if order not in {"ascending", "descending"}:
         raise invalid_value("sortOrder must be ascending or descending")
-    start_index = max(_int_param("startIndex", values.get("startindex"), 1), 1)
+    # Past MAX_START_INDEX nothing can be found (and the offset must stay a PostgreSQL bigint).
+    start_index = min(max(_int_param("startIndex", values.get("startindex"), 1), 1), MAX_START_INDEX)
     count = _int_param("count", values.get("count"), settings.SCIM_DEFAULT_PAGE_SIZE)
     count = min(max(count, 0), settings.SCIM_MAX_RESULTS)
     attributes = _attr_list("attributes", values.get("attributes"))

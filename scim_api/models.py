@@ -5,17 +5,22 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-AUTH_FAILURES = (
-    "missing_header",
-    "not_bearer",
-    "bearer_doubled",
-    "unknown_token",
-    "revoked_token",
-    "expired_token",
-    "other_connection_token",
-    "connection_disabled",
-    "tenant_suspended",
-)
+
+class AuthFailure(models.TextChoices):
+    """Why a request on a known connection was refused with 401 (the client always sees the same 401)."""
+
+    MISSING_HEADER = "missing_header"  # no Authorization header
+    NOT_BEARER = "not_bearer"  # a header without the "Bearer " scheme (a bare token, Basic, ...)
+    BEARER_DOUBLED = "bearer_doubled"  # "Bearer Bearer <token>": the IdP adds the scheme itself
+    UNKNOWN_TOKEN = "unknown_token"  # no such token anywhere
+    REVOKED_TOKEN = "revoked_token"
+    EXPIRED_TOKEN = "expired_token"  # rotated out after its overlap window, or past its expiry
+    OTHER_CONNECTION_TOKEN = "other_connection_token"  # a real token, of another connection
+    CONNECTION_DISABLED = "connection_disabled"
+    TENANT_SUSPENDED = "tenant_suspended"
+
+
+AUTH_FAILURES = tuple(failure.value for failure in AuthFailure)
 
 
 class RequestLog(models.Model):

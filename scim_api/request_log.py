@@ -1,34 +1,59 @@
-"""Writing the per-tenant SCIM request log (redacted) and request metrics."""
+"""Writing the per-tenant SCIM request log (redacted, storable) and request metrics.
+
+Every request gets its row: secrets are redacted by schema (scim_api.redaction), values PostgreSQL
+cannot store are replaced, bodies too large to keep are summarised. Reads that cannot write their row
+(the database is down) are logged once a minute with a count, never with a traceback per request.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
+
+import orjson
 
 from observability import metrics
 from scim_api.models import RequestLog
+from scim_api.redaction import redact, redact_query, storable_text
 
 log = logging.getLogger(__name__)
-REDACTED = "[redacted]"
-SECRET_KEYS = frozenset({"password", "secret", "token", "access_token", "client_secret", "bearer"})
-MAX_LOGGED_BODY_CHARS = 65_536
+MAX_LOGGED_BODY_BYTES = 65_536
+KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+FAILURE_LOG_INTERVAL_SECONDS = 60.0
 
 
-def redact(value: Any) -> Any:
-    """A copy of a JSON value with secret-looking keys replaced."""
-    if isinstance(value, dict):
-        return {k: (REDACTED if str(k).lower() in SECRET_KEYS else redact(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
+class _FailureCounter:
+    """Counts failed log writes; logs the first, then one summary per interval."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failed = 0
+        self._last = 0.0
+
+    def note(self, exc: Exception) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._failed += 1
+            if now - self._last < FAILURE_LOG_INTERVAL_SECONDS:
+                return
+            count, self._failed, self._last = self._failed, 0, now
+        log.error("could not write %d SCIM request log row(s): %s: %s", count, type(exc).__name__, str(exc)[:200])
+
+
+_failures = _FailureCounter()
 
 
 def _bounded(value: Any) -> Any:
     if value is None:
         return None
-    text_size = len(repr(value))
-    if text_size > MAX_LOGGED_BODY_CHARS:
-        return {"truncated": True, "size_chars": text_size}
+    try:
+        size = len(orjson.dumps(value))
+    except (TypeError, orjson.JSONEncodeError):
+        return {"unloggable": True}
+    if size > MAX_LOGGED_BODY_BYTES:
+        return {"truncated": True, "size_bytes": size}
     return value
 
 
@@ -36,11 +61,11 @@ def write(**fields: Any) -> None:
     """Append to the current tenant schema's request log; logging must never fail the request."""
     try:
         append(**fields)
-    except Exception:
-        log.exception("could not write the SCIM request log")
+    except Exception as exc:  # the row is best effort here (a read); the request has its answer
+        _failures.note(exc)
 
 
-def append(
+def build_row(
     *,
     request_id: str,
     connection_id: str,
@@ -60,35 +85,42 @@ def append(
     error_detail: str,
     quirks: list[str],
     auth_failure: str = "",
-) -> None:
-    """Append to the current tenant schema's request log, raising on failure.
-
-    Inside the transaction of a change, a failed log row must fail (and roll back) the change:
-    swallowing the error would leave an aborted transaction whose COMMIT silently rolls back.
-    """
-    RequestLog.objects.create(
-        request_id=request_id,
-        connection_id=connection_id,
-        idp=idp,
-        method=method,
-        path=path[:1024],
-        query=query,
+) -> RequestLog:
+    """The request-log row of a request (unsaved): redacted, bounded, storable."""
+    return RequestLog(
+        request_id=storable_text(request_id, 64),
+        connection_id=storable_text(connection_id, 32),
+        idp=idp[:32],
+        method=storable_text(method, 8),
+        path=storable_text(path, 1024),
+        query=redact_query(query)[:4096],
         status=status,
         latency_ms=latency_ms,
-        user_agent=user_agent[:512],
+        user_agent=storable_text(user_agent, 512),
         source_ip=source_ip,
-        resource_type=resource_type,
-        resource_id=resource_id[:64],
+        resource_type=resource_type[:32],
+        resource_id=storable_text(resource_id, 64),
         request_body=_bounded(redact(request_body)),
-        response_body=_bounded(response_body),
+        response_body=_bounded(redact(response_body)),
         scim_type=scim_type,
-        error_detail=error_detail[:2000],
+        error_detail=storable_text(error_detail, 2000),
         quirks=quirks,
         auth_failure=auth_failure,
     )
 
 
+def append(**fields: Any) -> None:
+    """Append to the current tenant schema's request log, raising on failure.
+
+    Inside the transaction of a change, a failed log row must fail (and roll back) the change:
+    swallowing the error would leave an aborted transaction whose COMMIT silently rolls back.
+    """
+    build_row(**fields).save(force_insert=True)
+
+
 def observe(*, idp: str, method: str, resource_type: str, status: int, seconds: float) -> None:
+    """Request metrics, with every label bounded (made-up methods are "other")."""
+    method = method if method in KNOWN_METHODS else "other"
     labels = {"idp": idp, "method": method, "resource": resource_type or "other", "status": str(status)}
     metrics.record_buffered(
         [

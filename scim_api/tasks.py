@@ -9,7 +9,10 @@ from scim_api.error_rates import check_error_rate
 
 
 @shared_task(name="scim.check_error_rates", ignore_result=True)
-def check_error_rates() -> int:
-    """Raise error_rate_spike for every tenant whose recent SCIM requests mostly failed."""
-    raised = for_each_tenant(check_error_rate)
-    return sum(1 for n in raised.values() if n is not None)
+def check_error_rates() -> dict[str, int]:
+    """Raise error_rate_spike for every tenant whose recent SCIM requests mostly failed.
+
+    "failed_tenants" (tenants the check could not run for) feeds /healthz (see provisioning.tasks)."""
+    failed: list[str] = []
+    raised = for_each_tenant(check_error_rate, failed)
+    return {"raised": sum(1 for n in raised.values() if n is not None), "failed_tenants": len(failed)}

@@ -151,7 +151,7 @@ def record_setup_completed(*, tenant: Tenant) -> None:
     ).update(completed_at=timezone.now(), status=SetupLink.Status.COMPLETED)
 
 
-def invite_admin(*, tenant: Tenant, email: str, invited_by: User, audit: AuditActor | None = None) -> str:
+def invite_admin(*, tenant: Tenant, email: str, invited_by: User, actor: AuditActor) -> str:
     """An invite link for another admin of `tenant` (shown once). Earlier invites to the address stop working."""
     address = normalise_email(email)
     try:
@@ -166,7 +166,7 @@ def invite_admin(*, tenant: Tenant, email: str, invited_by: User, audit: AuditAc
         SetupLink.objects.filter(
             tenant=tenant, purpose=SetupLink.Purpose.INVITE, email=address, used_at__isnull=True, revoked_at__isnull=True
         ).update(revoked_at=now, status=SetupLink.Status.REVOKED)
-        link = SetupLink.objects.create(
+        invite = SetupLink.objects.create(
             tenant=tenant,
             digest=secrets_.digest(secret),
             expires_at=now + setup_link_ttl(),
@@ -175,21 +175,17 @@ def invite_admin(*, tenant: Tenant, email: str, invited_by: User, audit: AuditAc
             invited_by=invited_by,
         )
         record_audit(
-            actor=audit or _admin_actor(invited_by),
+            actor=actor,
             type=AuditEventType.ADMIN_INVITED,
             tenant=tenant,
             target_type="setup_link",
-            target_id=str(link.pk),
+            target_id=str(invite.pk),
             data={"email": address},
         )
     return setup_url(secret)
 
 
-def _admin_actor(user: User) -> AuditActor:
-    return AuditActor(kind="tenant_admin", id=user.username, label=user.email or user.username)
-
-
-def revoke_invite(*, tenant: Tenant, invite_id: int, audit: AuditActor) -> None:
+def revoke_invite(*, tenant: Tenant, invite_id: int, actor: AuditActor) -> None:
     with transaction.atomic():
         updated = SetupLink.objects.filter(
             tenant=tenant, pk=invite_id, purpose=SetupLink.Purpose.INVITE, used_at__isnull=True, revoked_at__isnull=True
@@ -197,11 +193,11 @@ def revoke_invite(*, tenant: Tenant, invite_id: int, audit: AuditActor) -> None:
         if not updated:
             raise AccountError("This invite is no longer open.")
         record_audit(
-            actor=audit, type=AuditEventType.ADMIN_INVITE_REVOKED, tenant=tenant, target_type="setup_link", target_id=str(invite_id)
+            actor=actor, type=AuditEventType.ADMIN_INVITE_REVOKED, tenant=tenant, target_type="setup_link", target_id=str(invite_id)
         )
 
 
-def remove_admin(*, tenant: Tenant, admin_id: int, actor: User, audit: AuditActor | None = None) -> str:
+def remove_admin(*, tenant: Tenant, admin_id: int, actor: User, audit_actor: AuditActor) -> str:
     """Delete another admin's account (never the last admin, never yourself). Returns their email."""
     with transaction.atomic():
         admins = list(TenantAdmin.objects.select_for_update().filter(tenant=tenant).select_related("user"))
@@ -213,15 +209,15 @@ def remove_admin(*, tenant: Tenant, admin_id: int, actor: User, audit: AuditActo
         if len(admins) <= 1:
             raise AccountError("The last admin cannot be removed.")
         email = target.user.username
+        target.user.delete()  # devices, sessions (by user id) and the TenantAdmin row go with it
         record_audit(
-            actor=audit or _admin_actor(actor),
+            actor=audit_actor,
             type=AuditEventType.ADMIN_REMOVED,
             tenant=tenant,
             target_type="tenant_admin",
-            target_id=str(target.pk),
+            target_id=str(admin_id),
             data={"email": email},
         )
-        target.user.delete()  # devices, sessions (by user id) and the TenantAdmin row go with it
     return email
 
 

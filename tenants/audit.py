@@ -38,6 +38,9 @@ class AuditEventType(StrEnum):
     TOKEN_REVOKED = "token.revoked"
     API_KEY_ISSUED = "api_key.issued"
     API_KEY_REVOKED = "api_key.revoked"
+    ADMIN_INVITED = "admin.invited"
+    ADMIN_INVITE_REVOKED = "admin.invite_revoked"
+    ADMIN_REMOVED = "admin.removed"
     SUPPORT_SESSION_STARTED = "support_session.started"
     SUPPORT_SESSION_ENDED = "support_session.ended"
     JOB_REQUESTED = "job.requested"
@@ -63,9 +66,6 @@ class AuditEventType(StrEnum):
     CONNECTION_ENABLED = "connection.enabled"
     CONNECTION_DELETED = "connection.deleted"
     SETUP_COMPLETED = "setup.completed"
-    ADMIN_INVITED = "admin.invited"
-    ADMIN_INVITE_REVOKED = "admin.invite_revoked"
-    ADMIN_REMOVED = "admin.removed"
 
     @classmethod
     def parse(cls, value: str) -> AuditEventType:

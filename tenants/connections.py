@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from tenants.audit import AuditActor, AuditEventType, record_audit
 from tenants.models import ScimConnection, ScimToken, Tenant
-from tenants.services import IssuedToken, _issue_token, rotate_token
+from tenants.services import IssuedToken, issue_token, rotate_token
 
 MAX_NAME_LENGTH = 200
 # How long the current token keeps working after a new one is generated (the form's choices).
@@ -114,19 +114,13 @@ def issue_or_rotate_token(*, connection: ScimConnection, overlap: str | None, ac
     (a ROTATION_OVERLAPS key; "0" revokes them now)."""
     with transaction.atomic():
         if not active_tokens(connection):
-            token = _issue_token(connection, actor=actor, event=AuditEventType.TOKEN_ISSUED)
-            return IssuedToken(connection=connection, token=token)
+            return issue_token(connection=connection, actor=actor)
         if overlap not in ROTATION_OVERLAPS:
             raise ConnectionRefused("Choose how long the current token keeps working.", "overlap")
         window = ROTATION_OVERLAPS[overlap]
         if window:
             return rotate_token(connection=connection, overlap=window, actor=actor)
-        now = timezone.now()
-        for token_id, prefix in connection.tokens.filter(revoked_at__isnull=True).values_list("pk", "prefix"):
-            _audit(actor, AuditEventType.TOKEN_REVOKED, connection, token_id=token_id, prefix=prefix)
-        connection.tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
-        token = _issue_token(connection, actor=actor, event=AuditEventType.TOKEN_ROTATED, data={"overlap": "none"})
-        return IssuedToken(connection=connection, token=token)
+        return issue_token(connection=connection, actor=actor, replace_active=True)
 
 
 def rotate_connection_token(*, tenant: Tenant, connection_id: str, overlap: str | None, actor: AuditActor) -> IssuedToken:

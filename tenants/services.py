@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from observability.activity import mark_tenant_active
@@ -54,8 +55,8 @@ def schema_name_for(slug: str) -> str:
     return "t_" + slug.replace("-", "_")
 
 
-def create_tenant(*, name: str, slug: str, actor: AuditActor) -> CreatedTenant:
-    """Create a tenant with its own schema (cloned from the template) and a setup link."""
+def validate_new_tenant(*, name: str, slug: str) -> str:
+    """The cleaned name, or TenantError saying what is wrong with the name or slug."""
     name = name.strip()
     if not name:
         raise TenantError("name must not be empty")
@@ -65,6 +66,15 @@ def create_tenant(*, name: str, slug: str, actor: AuditActor) -> CreatedTenant:
         )
     if Tenant.objects.filter(slug=slug).exists():
         raise TenantError(f"a tenant with slug {slug!r} already exists")
+    return name
+
+
+def create_tenant(*, name: str, slug: str, actor: AuditActor) -> CreatedTenant:
+    """Create a tenant with its own schema (cloned from the template) and a setup link.
+
+    The only way a tenant row comes to exist (CLI, console, portal): a row without its schema
+    would answer 500 to its IdP."""
+    name = validate_new_tenant(name=name, slug=slug)
     try:
         with transaction.atomic():
             tenant = Tenant.objects.create(name=name, slug=slug, schema_name=schema_name_for(slug))
@@ -132,32 +142,34 @@ def setup_url(secret: str) -> str:
 
 
 def _issue_setup_link(tenant: Tenant, actor: AuditActor) -> str:
+    """In the caller's transaction: revoke the tenant's earlier unused setup links, create a new one,
+    and audit both (one setup link works at a time)."""
     secret = secrets_.new_setup_secret()
     now = timezone.now()
-    with transaction.atomic():
-        # One setup link at a time: issuing a new one revokes every earlier unused one.
-        earlier = SetupLink.objects.filter(
+    earlier = list(
+        SetupLink.objects.filter(
             tenant=tenant, purpose=SetupLink.Purpose.SETUP, revoked_at__isnull=True, used_at__isnull=True
-        )
-        for link_id in earlier.values_list("pk", flat=True):
-            record_audit(
-                actor=actor,
-                type=AuditEventType.SETUP_LINK_REVOKED,
-                tenant=tenant,
-                target_type="setup_link",
-                target_id=str(link_id),
-                reason="replaced by a new setup link",
-            )
-        earlier.update(revoked_at=now, status=SetupLink.Status.REVOKED)
-        link = SetupLink.objects.create(tenant=tenant, digest=secrets_.digest(secret), expires_at=now + setup_link_ttl())
+        ).values_list("pk", flat=True)
+    )
+    SetupLink.objects.filter(pk__in=earlier).update(revoked_at=now, status=SetupLink.Status.REVOKED)
+    for link_id in earlier:
         record_audit(
             actor=actor,
-            type=AuditEventType.SETUP_LINK_ISSUED,
+            type=AuditEventType.SETUP_LINK_REVOKED,
             tenant=tenant,
             target_type="setup_link",
-            target_id=str(link.pk),
-            data={"expires_at": link.expires_at.isoformat()},
+            target_id=str(link_id),
+            reason="replaced by a new setup link",
         )
+    link = SetupLink.objects.create(tenant=tenant, digest=secrets_.digest(secret), expires_at=now + setup_link_ttl())
+    record_audit(
+        actor=actor,
+        type=AuditEventType.SETUP_LINK_ISSUED,
+        tenant=tenant,
+        target_type="setup_link",
+        target_id=str(link.pk),
+        data={"expires_at": link.expires_at.isoformat()},
+    )
     return setup_url(secret)
 
 
@@ -178,7 +190,7 @@ def revoke_setup_links(*, tenant: Tenant, actor: AuditActor, reason: str = "") -
             .filter(tenant=tenant, revoked_at__isnull=True, used_at__isnull=True, expires_at__gt=now)
             .values_list("pk", flat=True)
         )
-        SetupLink.objects.filter(pk__in=links).update(revoked_at=now)
+        SetupLink.objects.filter(pk__in=links).update(revoked_at=now, status=SetupLink.Status.REVOKED)
         for link_id in links:
             record_audit(
                 actor=actor,
@@ -193,8 +205,8 @@ def revoke_setup_links(*, tenant: Tenant, actor: AuditActor, reason: str = "") -
     return len(links)
 
 
-def create_connection(*, tenant: Tenant, idp: str, name: str = "", actor: AuditActor) -> IssuedToken:
-    """Create a SCIM connection for an IdP profile and issue its first bearer token."""
+def add_connection(*, tenant: Tenant, idp: str, name: str = "", actor: AuditActor) -> ScimConnection:
+    """Create a SCIM connection for an IdP profile, without a token yet (the setup wizard issues it)."""
     try:
         profile = get_profile(idp)
     except KeyError as exc:
@@ -209,8 +221,25 @@ def create_connection(*, tenant: Tenant, idp: str, name: str = "", actor: AuditA
             target_id=connection.id,
             data={"idp": profile.key, "name": connection.name},
         )
-        token = _issue_token(connection, actor=actor, event=AuditEventType.TOKEN_ISSUED)
         _mark(tenant)
+    return connection
+
+
+def create_connection(*, tenant: Tenant, idp: str, name: str = "", actor: AuditActor) -> IssuedToken:
+    """Create a SCIM connection for an IdP profile and issue its first bearer token."""
+    with transaction.atomic():
+        connection = add_connection(tenant=tenant, idp=idp, name=name, actor=actor)
+        token = _issue_token(connection, actor=actor, event=AuditEventType.TOKEN_ISSUED)
+    return IssuedToken(connection=connection, token=token)
+
+
+def issue_token(*, connection: ScimConnection, actor: AuditActor, replace_active: bool = False) -> IssuedToken:
+    """A new token for the connection; with `replace_active`, every active token is revoked at once
+    (no overlap). See rotate_token to keep the old ones working for a while."""
+    with transaction.atomic():
+        if replace_active:
+            revoke_tokens(connection=connection, actor=actor, reason="replaced by a new token without overlap")
+        token = _issue_token(connection, actor=actor, event=AuditEventType.TOKEN_ISSUED)
     return IssuedToken(connection=connection, token=token)
 
 
@@ -267,13 +296,14 @@ def rotate_token(
 
 
 def revoke_tokens(*, connection: ScimConnection, actor: AuditActor, reason: str = "") -> int:
-    """Revoke every active token of the connection at once. Returns how many were revoked."""
+    """Revoke every token of the connection at once. Returns how many still worked (tokens that had
+    already expired are marked revoked too, but neither counted nor audited)."""
+    now = timezone.now()
     with transaction.atomic():
-        tokens = list(
-            connection.tokens.select_for_update().filter(revoked_at__isnull=True).values_list("pk", "prefix")
-        )
-        connection.tokens.filter(pk__in=[pk for pk, _ in tokens]).update(revoked_at=timezone.now())
-        for token_id, prefix in tokens:
+        live = connection.tokens.select_for_update().filter(revoked_at__isnull=True)
+        usable = list(live.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).values_list("pk", "prefix"))
+        live.update(revoked_at=now)
+        for token_id, prefix in usable:
             record_audit(
                 actor=actor,
                 type=AuditEventType.TOKEN_REVOKED,
@@ -283,7 +313,7 @@ def revoke_tokens(*, connection: ScimConnection, actor: AuditActor, reason: str 
                 reason=reason,
                 data={"token_id": token_id, "prefix": prefix},
             )
-    return len(tokens)
+    return len(usable)
 
 
 def record_token_use(token: ScimToken, *, source_ip: str | None, now: datetime) -> None:
@@ -338,18 +368,16 @@ def create_api_key(*, tenant: Tenant, label: str = "", actor: AuditActor) -> str
 
 
 def revoke_api_key(*, tenant: Tenant, key_id: str, actor: AuditActor, reason: str = "") -> bool:
-    """Revoke one of the tenant's Events API keys. False when it is unknown or already revoked."""
+    """Revoke the tenant's key `key_id` now; False when it was already revoked, TenantError when unknown."""
     with transaction.atomic():
-        updated = ApiKey.objects.filter(tenant=tenant, key_id=key_id, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
+        key = ApiKey.objects.select_for_update().filter(tenant=tenant, key_id=key_id).first()
+        if key is None:
+            raise TenantError(f"tenant {tenant.slug!r} has no API key {key_id!r}")
+        if key.revoked_at is not None:
+            return False
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        record_audit(
+            actor=actor, type=AuditEventType.API_KEY_REVOKED, tenant=tenant, target_type="api_key", target_id=key_id, reason=reason
         )
-        if updated:
-            record_audit(
-                actor=actor,
-                type=AuditEventType.API_KEY_REVOKED,
-                tenant=tenant,
-                target_type="api_key",
-                target_id=key_id,
-                reason=reason,
-            )
-    return bool(updated)
+    return True

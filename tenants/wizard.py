@@ -24,7 +24,7 @@ from tenants.audit import AuditActor, AuditEventType, record_audit
 from tenants.connections import ConnectionRefused, issue_or_rotate_token
 from tenants.connections import active_tokens as _active_tokens
 from tenants.models import ConnectionSetup, ScimConnection, ScimToken, Tenant
-from tenants.services import IssuedToken
+from tenants.services import IssuedToken, add_connection
 
 Step = ConnectionSetup.Step
 STEP_ORDER: tuple[str, ...] = tuple(Step.values)
@@ -59,19 +59,11 @@ def _profile(idp: str) -> IdpProfile:
         raise WizardError("Choose one of the identity providers listed.", "idp") from None
 
 
-def start_setup(*, tenant: Tenant, idp: str, actor: User, audit: AuditActor) -> ConnectionSetup:
+def start_setup(*, tenant: Tenant, idp: str, actor: User, audit_actor: AuditActor) -> ConnectionSetup:
     """A new connection for the chosen IdP (no token yet: step 3 issues it) with its wizard state."""
     profile = _profile(idp)
     with transaction.atomic():
-        connection = ScimConnection.objects.create(tenant=tenant, idp=profile.key, name=profile.name)
-        record_audit(
-            actor=audit,
-            type=AuditEventType.CONNECTION_CREATED,
-            tenant=tenant,
-            target_type="connection",
-            target_id=connection.id,
-            data={"idp": profile.key, "name": connection.name, "via": "setup wizard"},
-        )
+        connection = add_connection(tenant=tenant, idp=profile.key, name=profile.name, actor=audit_actor)
         return ConnectionSetup.objects.create(
             connection=connection, tenant=tenant, step=Step.INSTRUCTIONS, started_by=actor
         )
@@ -82,7 +74,7 @@ def needs_confirmation_to_change(setup: ConnectionSetup, idp: str) -> bool:
     return _profile(idp).key != setup.connection.idp and setup.step != Step.IDP
 
 
-def change_idp(*, setup: ConnectionSetup, idp: str, audit: AuditActor) -> ConnectionSetup:
+def change_idp(*, setup: ConnectionSetup, idp: str, audit_actor: AuditActor) -> ConnectionSetup:
     """Switch the connection to another IdP profile; steps 2-4 start over (tokens stay valid)."""
     profile = _profile(idp)
     connection = setup.connection
@@ -93,7 +85,7 @@ def change_idp(*, setup: ConnectionSetup, idp: str, audit: AuditActor) -> Connec
         if not connection.name or connection.name == old.name:
             connection.name = profile.name
         record_audit(
-            actor=audit,
+            actor=audit_actor,
             type=AuditEventType.CONNECTION_IDP_CHANGED,
             tenant=setup.tenant_id,
             target_type="connection",
@@ -121,14 +113,14 @@ def active_tokens(connection: ScimConnection) -> list[ScimToken]:
     return _active_tokens(connection)
 
 
-def generate_token(*, setup: ConnectionSetup, audit: AuditActor, overlap: str | None = None) -> IssuedToken:
+def generate_token(*, setup: ConnectionSetup, actor: AuditActor, overlap: str | None = None) -> IssuedToken:
     """The connection's first token, or a new one with the old ones kept for `overlap` (a ROTATION_OVERLAPS key)."""
     connection = setup.connection
     if not reached(setup, Step.CREDENTIALS):
         raise WizardError("Finish the steps in your identity provider first.")
     with transaction.atomic():
         try:
-            issued = issue_or_rotate_token(connection=connection, overlap=overlap, actor=audit)
+            issued = issue_or_rotate_token(connection=connection, overlap=overlap, actor=actor)
         except ConnectionRefused as exc:
             raise WizardError(exc.message, exc.field) from None
         setup.token_issued_at = timezone.now()
@@ -222,7 +214,7 @@ def skip_verification(*, setup: ConnectionSetup) -> ConnectionSetup:
     return setup
 
 
-def complete_setup(*, setup: ConnectionSetup, audit: AuditActor) -> ConnectionSetup:
+def complete_setup(*, setup: ConnectionSetup, audit_actor: AuditActor) -> ConnectionSetup:
     """Step 8: the wizard is finished for this connection; the tenant's setup link is marked completed."""
     _require(setup, Step.DONE)
     with transaction.atomic():
@@ -230,7 +222,7 @@ def complete_setup(*, setup: ConnectionSetup, audit: AuditActor) -> ConnectionSe
             setup.completed_at = timezone.now()
             setup.save(update_fields=["completed_at", "updated_at"])
             record_audit(
-                actor=audit,
+                actor=audit_actor,
                 type=AuditEventType.SETUP_COMPLETED,
                 tenant=setup.tenant_id,
                 target_type="connection",

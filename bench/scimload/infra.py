@@ -1,4 +1,4 @@
-"""Processes the benchmark needs: PostgreSQL, Redis, manage.py commands and gunicorn."""
+"""Processes the benchmark needs: PostgreSQL, Redis, manage.py commands and the HTTP server."""
 
 from __future__ import annotations
 
@@ -21,18 +21,16 @@ DATA_DIR = ROOT / ".data"
 RESULTS_DIR = ROOT / "bench" / "results"
 LOG_DIR = RESULTS_DIR / "logs"
 PYTHON = sys.executable
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-# The one server configuration both apps run under. No access log (gunicorn's default is none);
-# no config file (`-c /dev/null`, so a gunicorn.conf.py in the repo cannot change one side only);
-# no control socket (it lives at a fixed path shared with anything else running gunicorn).
-GUNICORN_ARGS: tuple[str, ...] = (
-    "--worker-class", "gthread",
-    "--workers", "2",
-    "--threads", "4",
-    "--config", "/dev/null",
-    "--no-control-socket",
-)  # fmt: skip
+from config.webserver import DEFAULT_SERVER, server_command  # noqa: E402
+
+# The one server configuration both apps run under: Rollcall's production HTTP server, built by
+# config.webserver exactly as `make run` and compose start it, 2 workers x 4 threads, no access log.
+SERVER_WORKERS = 2
+SERVER_THREADS = 4
+SERVER_DESCRIPTION = f"{DEFAULT_SERVER} (config.webserver) {SERVER_WORKERS}x{SERVER_THREADS}"
 
 
 class BenchError(RuntimeError):
@@ -148,8 +146,8 @@ def last_json_line(output: str) -> str:
 
 
 @dataclass
-class Gunicorn:
-    """One gunicorn master under GUNICORN_ARGS, bound to 127.0.0.1:<port>."""
+class AppServer:
+    """One app under the production HTTP server (config.webserver), bound to 127.0.0.1:<port>."""
 
     name: str
     wsgi_app: str
@@ -159,14 +157,16 @@ class Gunicorn:
     _proc: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
-        self.log_path = LOG_DIR / f"{self.name}-gunicorn.log"
+        self.log_path = LOG_DIR / f"{self.name}-server.log"
 
     @property
     def argv(self) -> list[str]:
-        return [GUNICORN, *GUNICORN_ARGS, "--bind", f"127.0.0.1:{self.port}", self.wsgi_app]
+        return server_command(
+            host="127.0.0.1", port=self.port, workers=SERVER_WORKERS, threads=SERVER_THREADS, wsgi_app=self.wsgi_app
+        )
 
     def start(self) -> None:
-        """Gunicorn's own log and the app's stderr (tracebacks, app logging) go to log_path."""
+        """The server's own log and the app's stderr (tracebacks, app logging) go to log_path."""
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self._proc = subprocess.Popen(
@@ -180,12 +180,12 @@ class Gunicorn:
             )
 
     def wait_ready(self, url: str, headers: dict[str, str], timeout: float = 60.0) -> None:
-        """Poll `url` until it answers 200; fail fast if gunicorn exits."""
+        """Poll `url` until it answers 200; fail fast if the server exits."""
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
             if self._proc is None or self._proc.poll() is not None:
-                raise BenchError(f"{self.name}: gunicorn exited during start-up; see {self.log_path}")
+                raise BenchError(f"{self.name}: the server exited during start-up; see {self.log_path}")
             try:
                 response = httpx.get(url, headers=headers, timeout=5.0)
                 if response.status_code == 200:
@@ -200,9 +200,9 @@ class Gunicorn:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
-        proc.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
+        proc.send_signal(signal.SIGTERM)  # graceful: in-flight requests finish
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # the session this master leads, i.e. only its workers
+            os.killpg(proc.pid, signal.SIGKILL)  # the session the server leads, i.e. only its processes
             proc.wait(10)

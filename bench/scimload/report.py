@@ -33,7 +33,7 @@ class TargetReport:
     scenarios: dict[str, list[ScenarioResult]] = field(default_factory=dict)  # one result per round
     scaling: ScalingResult | None = None
     failure: str | None = None
-    gunicorn_argv: list[str] = field(default_factory=list)
+    server_argv: list[str] = field(default_factory=list)
     duration_s: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -41,7 +41,7 @@ class TargetReport:
             "label": self.label,
             "failure": self.failure,
             "seeding": self.seeding,
-            "gunicorn_argv": self.gunicorn_argv,
+            "server_argv": self.server_argv,
             "duration_s": round(self.duration_s, 1),
             "scenarios": {name: [r.to_json() for r in rounds] for name, rounds in self.scenarios.items()},
             "group_scaling": self.scaling.to_json() if self.scaling else None,

@@ -12,8 +12,8 @@ import httpx
 from scimload.infra import (
     PYTHON,
     ROOT,
+    AppServer,
     BenchError,
-    Gunicorn,
     Postgres,
     Redis,
     child_env,
@@ -32,14 +32,14 @@ SEED_CONCURRENCY = 8
 
 
 class Target(ABC):
-    """An app under test, run by gunicorn under the shared GUNICORN_ARGS."""
+    """An app under test, run by the shared production HTTP server configuration (AppServer)."""
 
     name: str
     label: str
     seeding: str  # how seed_users/seed_group create data, printed with the results
 
     def __init__(self) -> None:
-        self._server: Gunicorn | None = None
+        self._server: AppServer | None = None
         self._endpoint: Endpoint | None = None
 
     @property
@@ -57,7 +57,7 @@ class Target(ABC):
             self._server = None
 
     def _serve(self, wsgi_app: str, port: int, env: dict[str, str], endpoint: Endpoint) -> None:
-        self._server = Gunicorn(self.name, wsgi_app, port, env)
+        self._server = AppServer(self.name, wsgi_app, port, env)
         self._server.start()
         self._endpoint = endpoint
         self._server.wait_ready(
@@ -65,7 +65,7 @@ class Target(ABC):
         )
 
     @property
-    def gunicorn_argv(self) -> list[str]:
+    def server_argv(self) -> list[str]:
         return self._server.argv if self._server else []
 
     @abstractmethod
@@ -187,7 +187,7 @@ class RollcallTarget(Target):
 
 
 def rebind(url: str, port: int) -> str:
-    """scim_base_url with its host:port replaced by the port gunicorn is bound to."""
+    """scim_base_url with its host:port replaced by the port the server is bound to."""
     return urlunsplit(urlsplit(url)._replace(netloc=f"127.0.0.1:{port}"))
 
 

@@ -125,7 +125,7 @@ class ActivityExports(TenantPortalView):
         if errors:
             return self.refused(request, errors)
         assert kind is not None
-        job_id = jobs.start_export(tenant=self.tenant, kind=kind, since=since, until=until, audit=self.audit_actor)
+        job_id = jobs.start_export(tenant=self.tenant, kind=kind, since=since, until=until, audit=self.audit_actor())
         return redirect(f"{request.path}?job={job_id}")
 
     def refused(self, request: HttpRequest, errors: dict[str, str]) -> HttpResponseBase:

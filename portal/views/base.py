@@ -67,6 +67,19 @@ class AudienceView(View):
     audience: ClassVar[Audience]
     http_method_names = ["get", "post", "head"]
 
+    def audit_actor(self) -> AuditActor:
+        """Who is acting, for the audit log: the signed-in admin or operator, from where."""
+        user = signed_in_user(self.request)
+        operator = getattr(self, "operator", None)
+        return AuditActor(
+            kind="operator" if self.audience is Audience.CONSOLE else "tenant_admin",
+            id=str(user.pk),
+            label=user.email or user.username,
+            role=str(getattr(operator, "role", "") or ""),
+            source_ip=self.request.META.get("REMOTE_ADDR"),
+            request_id=getattr(self.request, "request_id", ""),
+        )
+
     def render_now(self, response: HttpResponseBase) -> HttpResponseBase:
         # TemplateResponse renders after dispatch returns; render inside the scope instead.
         render = getattr(response, "render", None)
@@ -100,18 +113,6 @@ class TenantPortalView(AudienceView):
         """Who directory changes made from this request are attributed to (events, grants, audit)."""
         user = signed_in_user(self.request)
         return Actor(kind="portal", id=user.username, request_id=getattr(self.request, "request_id", ""))
-
-    @property
-    def audit_actor(self) -> AuditActor:
-        """The signed-in admin as the audit log records them, with where the request came from."""
-        user = signed_in_user(self.request)
-        return AuditActor(
-            kind="tenant_admin",
-            id=user.username,
-            label=user.email or user.username,
-            source_ip=self.request.META.get("REMOTE_ADDR"),
-            request_id=getattr(self.request, "request_id", ""),
-        )
 
 
 class Permission(StrEnum):

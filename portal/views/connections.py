@@ -107,23 +107,23 @@ class ConnectionView(TenantPortalView):
         try:
             if action == "rename":
                 services.rename_connection(
-                    tenant=self.tenant, connection_id=connection.id, name=request.POST.get("name", ""), actor=self.audit_actor
+                    tenant=self.tenant, connection_id=connection.id, name=request.POST.get("name", ""), actor=self.audit_actor()
                 )
                 messages.success(request, "Connection renamed.")
             elif action == "rotate":
                 issued = services.rotate_connection_token(
-                    tenant=self.tenant, connection_id=connection.id, overlap=request.POST.get("overlap"), actor=self.audit_actor
+                    tenant=self.tenant, connection_id=connection.id, overlap=request.POST.get("overlap"), actor=self.audit_actor()
                 )
                 # The token exists in clear only in this response.
                 return self._page(request, self.connection(connection_id), new_token=issued.token)
             elif action == "revoke":
                 token = services.revoke_token(
-                    tenant=self.tenant, connection_id=connection.id, token_id=_int(request.POST.get("token")), actor=self.audit_actor
+                    tenant=self.tenant, connection_id=connection.id, token_id=_int(request.POST.get("token")), actor=self.audit_actor()
                 )
                 messages.success(request, f"Token {token.prefix}… no longer works.")
             elif action in {"disable", "enable"}:
                 services.set_connection_enabled(
-                    tenant=self.tenant, connection_id=connection.id, enabled=action == "enable", actor=self.audit_actor
+                    tenant=self.tenant, connection_id=connection.id, enabled=action == "enable", actor=self.audit_actor()
                 )
                 messages.success(
                     request,
@@ -157,13 +157,13 @@ class DeleteConnectionView(ConnectionView):
             if disposition is Disposition.DEACTIVATE and population.active_users:
                 deleted, job_id = jobs.delete_connection_and_deactivate(
                     tenant=self.tenant, connection_id=connection.id, idp=connection.idp, confirm_name=confirm,
-                    audit=self.audit_actor,
+                    audit=self.audit_actor(),
                 )
                 messages.success(request, f"{deleted.name} is deleted. Its active users are being deactivated.")
                 return redirect(f"{reverse('portal:connections')}?job={job_id}")
             deleted = services.delete_connection(
                 tenant=self.tenant, connection_id=connection.id, confirm_name=confirm, users=disposition.value,
-                actor=self.audit_actor,
+                actor=self.audit_actor(),
             )
         except ConnectionRefused as exc:
             return self._page(request, connection, status=400, error=exc.message, error_field=exc.field,

@@ -170,7 +170,7 @@ class MappingScreen(TenantPortalView):
         try:
             if changed:
                 _, job_id = jobs.save_mapping_and_remap(
-                    tenant=self.tenant, idp=connection.idp, mapping=changed, actor=self.actor, audit=self.audit_actor
+                    tenant=self.tenant, idp=connection.idp, mapping=changed, actor=self.actor, audit=self.audit_actor()
                 )
         except InvalidValue as exc:
             return self.screen(request, connection, setup, choices=choices, status=400, errors={exc.field: exc.message})

@@ -88,7 +88,7 @@ class AdminsView(TenantPortalView):
                     tenant=self.tenant,
                     email=form.cleaned_data["email"],
                     invited_by=signed_in_user(request),
-                    audit=self.audit_actor,
+                    actor=self.audit_actor(),
                 )
             except AccountError as exc:
                 form.add_error("email", exc.message)
@@ -100,11 +100,13 @@ class AdminsView(TenantPortalView):
                     tenant=self.tenant,
                     admin_id=_int(request.POST.get("admin")),
                     actor=signed_in_user(request),
-                    audit=self.audit_actor,
+                    audit_actor=self.audit_actor(),
                 )
                 messages.success(request, f"{email} can no longer sign in.")
             elif action == "revoke_invite":
-                accounts.revoke_invite(tenant=self.tenant, invite_id=_int(request.POST.get("invite")), audit=self.audit_actor)
+                accounts.revoke_invite(
+                    tenant=self.tenant, invite_id=_int(request.POST.get("invite")), actor=self.audit_actor()
+                )
                 messages.success(request, "The invite link no longer works.")
             else:
                 return self._page(request, InviteForm(), status=400, error="Unknown action.")

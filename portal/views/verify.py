@@ -103,7 +103,7 @@ class DoneView(WizardView):
         setup = self.get_setup(connection_id)
         if (early := self.reachable(setup)) is not None:
             return early
-        wizard.complete_setup(setup=setup, audit=self.audit_actor)
+        wizard.complete_setup(setup=setup, audit_actor=self.audit_actor())
         connection = setup.connection
         tokens = active_tokens(connection)
         newest = tokens[0] if tokens else None

@@ -146,14 +146,14 @@ class ChooseIdpView(WizardView):
         try:
             if setup is None:
                 setup = wizard.start_setup(
-                    tenant=self.tenant, idp=idp, actor=signed_in_user(request), audit=self.audit_actor
+                    tenant=self.tenant, idp=idp, actor=signed_in_user(request), audit_actor=self.audit_actor()
                 )
             elif wizard.needs_confirmation_to_change(setup, idp) and request.POST.get("confirm") != "yes":
                 target = get_profile(idp)
                 fields = (("idp", target.key), ("confirm", "yes"))
                 return self._page(request, setup, selected=idp, confirm_change=target, confirm_fields=fields)
             else:
-                wizard.change_idp(setup=setup, idp=idp, audit=self.audit_actor)
+                wizard.change_idp(setup=setup, idp=idp, audit_actor=self.audit_actor())
         except WizardError as exc:
             return self._page(request, setup, status=400, selected=idp, error=exc.message)
         return redirect("portal:wizard-instructions", setup.connection_id)
@@ -219,7 +219,7 @@ class CredentialsView(WizardView):
         action = request.POST.get("action", "")
         try:
             if action == "generate":
-                issued = wizard.generate_token(setup=setup, overlap=request.POST.get("overlap"), audit=self.audit_actor)
+                issued = wizard.generate_token(setup=setup, actor=self.audit_actor(), overlap=request.POST.get("overlap"))
                 # The token exists in clear only in this response.
                 context = _credentials_context(setup, profile)
                 return self.page(request, setup, new_token=issued.token, **context)

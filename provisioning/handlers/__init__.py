@@ -1,9 +1,15 @@
 """The handler registry: which side effects run for which event type, in which order.
 
-A handler is a small function of a `HandlerContext` (plain values: tenant, seq, type, payload).
-It runs inside the dispatcher's transaction together with the `HandlerRun` row that marks it
-done, so its database effects and its completion commit (or roll back) together. Handlers write
-only the database: mail and webhooks go through outbox rows that are sent after commit.
+A handler is a small function of a `HandlerContext` (plain values: tenant, seq, type, payload),
+or, registered with `register_batch`, of the list of contexts of one transaction's events (so it
+can read and write for all of them with a constant number of queries). It runs inside the
+dispatcher's transaction together with the `HandlerRun` rows that mark it done, so its database
+effects and its completion commit (or roll back) together. Handlers write only the database: mail
+and webhooks go through outbox rows that are sent after commit.
+
+Within one transaction the dispatcher runs each handler over all of the transaction's events (in
+seq order) before the next handler: handlers act on the directory's current state, which the
+transaction's events all precede, so this gives the same result as event by event.
 """
 
 from __future__ import annotations
@@ -18,6 +24,17 @@ from outbox.event_types import EventType
 from tenants.context import TenantRef
 
 ALL_TYPES: tuple[EventType, ...] = tuple(EventType)
+
+
+class TransientHandlerError(Exception):
+    """The handler could not do its work now (a dependency is down): retry with backoff, in order."""
+
+
+class PermanentHandlerError(Exception):
+    """The handler can never handle this event (bad data): set it aside now instead of retrying.
+
+    Any other exception counts as transient until ROLLCALL_HANDLER_PARK_AFTER attempts, then the
+    event is set aside as well."""
 
 
 @dataclass
@@ -55,27 +72,53 @@ class HandlerContext:
 
 
 HandlerFn = Callable[[HandlerContext], None]
+BatchHandlerFn = Callable[[list[HandlerContext]], None]
 
 
 @dataclass(frozen=True)
 class Handler:
     name: str  # stable: it is the key of HandlerRun rows
-    fn: HandlerFn
+    fn: HandlerFn | BatchHandlerFn
     types: frozenset[EventType]
     order: int
+    batch: bool = False  # fn takes the list of contexts of a transaction's events
+
+    def run(self, contexts: list[HandlerContext]) -> None:
+        """Handle `contexts` (seq order, all of types this handler takes)."""
+        if self.batch:
+            self.fn(contexts)  # type: ignore[arg-type]
+            return
+        for ctx in contexts:
+            self.fn(ctx)  # type: ignore[arg-type]
 
 
 _REGISTRY: dict[str, Handler] = {}
+
+
+def _add(handler: Handler) -> None:
+    existing = _REGISTRY.get(handler.name)
+    if existing is not None and existing.fn is not handler.fn:
+        raise ValueError(f"handler name {handler.name!r} registered twice")
+    _REGISTRY[handler.name] = handler
 
 
 def register(name: str, types: Iterable[EventType], *, order: int = 50) -> Callable[[HandlerFn], HandlerFn]:
     """Register `fn` under a stable name for the given event types (lower `order` runs first)."""
 
     def decorate(fn: HandlerFn) -> HandlerFn:
-        existing = _REGISTRY.get(name)
-        if existing is not None and existing.fn is not fn:
-            raise ValueError(f"handler name {name!r} registered twice")
-        _REGISTRY[name] = Handler(name=name, fn=fn, types=frozenset(types), order=order)
+        _add(Handler(name=name, fn=fn, types=frozenset(types), order=order))
+        return fn
+
+    return decorate
+
+
+def register_batch(
+    name: str, types: Iterable[EventType], *, order: int = 50
+) -> Callable[[BatchHandlerFn], BatchHandlerFn]:
+    """Register `fn(contexts)`: called once per transaction with that transaction's events of `types`."""
+
+    def decorate(fn: BatchHandlerFn) -> BatchHandlerFn:
+        _add(Handler(name=name, fn=fn, types=frozenset(types), order=order, batch=True))
         return fn
 
     return decorate
@@ -86,8 +129,13 @@ def unregister(name: str) -> None:
 
 
 def handlers_for(event_type: EventType) -> list[Handler]:
+    return handlers_for_types({event_type})
+
+
+def handlers_for_types(event_types: set[EventType]) -> list[Handler]:
+    """The handlers that take any of `event_types`, in run order."""
     load_builtin_handlers()
-    return sorted((h for h in _REGISTRY.values() if event_type in h.types), key=lambda h: (h.order, h.name))
+    return sorted((h for h in _REGISTRY.values() if h.types & event_types), key=lambda h: (h.order, h.name))
 
 
 _loaded = False

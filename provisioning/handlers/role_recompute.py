@@ -7,7 +7,7 @@ import uuid
 from directory import roles
 from directory.nesting import users_under_groups
 from outbox.event_types import EventType
-from provisioning.handlers import HandlerContext, register
+from provisioning.handlers import HandlerContext, register_batch
 
 _USER_EVENTS = {EventType.USER_CREATED, EventType.USER_REACTIVATED}
 _MEMBER_EVENTS = {EventType.GROUP_MEMBER_ADDED, EventType.GROUP_MEMBER_REMOVED}
@@ -35,17 +35,30 @@ def affected_users(ctx: HandlerContext) -> set[uuid.UUID] | None:
     return set()
 
 
-@register(
+@register_batch(
     "role_recompute",
     [*_USER_EVENTS, *_MEMBER_EVENTS, EventType.GROUP_DELETED, EventType.ROLE_MAPPING_CHANGED],
     order=10,
 )
-def recompute_roles_for_event(ctx: HandlerContext) -> None:
-    users = affected_users(ctx)
-    if users is None:
-        # When the event changed the default role it carries the new one ("" for none): a worker's
-        # cached tenant settings may not show it yet.
-        default = (ctx.payload.get("default_role") or "") if "default_role" in ctx.payload else None
-        roles.recompute_all(tenant=ctx.tenant, actor=ctx.actor, default_role=default)
-    else:
-        roles.recompute_roles(users, tenant=ctx.tenant, actor=ctx.actor, cause_seq=ctx.seq)
+def recompute_roles_for_events(contexts: list[HandlerContext]) -> None:
+    """One recompute for the transaction's events: every affected user once, each change attributed to
+    the latest event that affected that user."""
+    causes: dict[uuid.UUID, roles.RoleCause] = {}
+    everyone: HandlerContext | None = None
+    default: str | None = None
+    for ctx in contexts:
+        users = affected_users(ctx)
+        if users is None:
+            everyone = ctx
+            # An event that changed the default role carries the new one ("" for none): a worker's
+            # cached tenant settings may not show it yet.
+            if "default_role" in ctx.payload:
+                default = ctx.payload.get("default_role") or ""
+            continue
+        for user_id in users:
+            causes[user_id] = roles.RoleCause(ctx.seq, ctx.actor)
+    if everyone is not None:  # every user is recomputed, this transaction's others included
+        roles.recompute_all(tenant=everyone.tenant, actor=everyone.actor, default_role=default)
+    elif causes:
+        last = contexts[-1]
+        roles.recompute_roles(causes, tenant=last.tenant, actor=last.actor, cause_seq=last.seq, causes=causes)

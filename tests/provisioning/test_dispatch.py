@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from config.database import libpq_url
 from outbox.event_types import EventType
 from outbox.models import Event
 from provisioning import drain as pipeline
@@ -152,8 +153,7 @@ def test_unknown_event_type_blocks_the_queue_instead_of_skipping(acme):
 def test_only_one_dispatcher_runs_per_tenant(acme):
     with tenant_schema(acme):
         make_user("locked@acme.test")
-    db = connection.settings_dict
-    other = psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"], autocommit=True)
+    other = psycopg.connect(libpq_url(connection.settings_dict), autocommit=True)
     try:
         other.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [f"rollcall.dispatch:{acme.schema_name}"])
         result = pipeline.dispatch_tenant(acme.schema_name)

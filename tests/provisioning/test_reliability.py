@@ -22,6 +22,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from config.database import libpq_url
 from directory.models import OffboardingRecord
 from outbox import queues, relay
 from outbox.event_types import EventType
@@ -48,9 +49,8 @@ WAIT = 45.0
 
 
 def _database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    """The test database on the server Django uses (a socket directory included: embedded defaults)."""
+    return libpq_url(connection.settings_dict)
 
 
 @pytest.fixture(autouse=True)

@@ -33,10 +33,26 @@ def test_tokens_are_stored_only_as_digests(scim):
     assert len(stored.digest) == 64
 
 
-def test_revoked_token_is_rejected_immediately(scim):
+def test_revoked_token_is_rejected_immediately_without_the_verified_token_cache(scim, settings):
+    settings.ROLLCALL_SCIM_AUTH_CACHE_SECONDS = 0
     conn = ScimToken.objects.get(connection_id=scim.connection_id).connection
     assert scim.get("/Users").status == 200
     revoke_tokens(connection=conn, actor=TEST_ACTOR)
+    assert _is_401(scim.get("/Users"))
+
+
+def test_a_revocation_takes_effect_within_the_cache_time(scim, settings):
+    """Verified tokens are trusted for ROLLCALL_SCIM_AUTH_CACHE_SECONDS (1 s by default) per process."""
+    import time
+
+    settings.ROLLCALL_SCIM_AUTH_CACHE_SECONDS = 0.3
+    conn = ScimToken.objects.get(connection_id=scim.connection_id).connection
+    assert scim.get("/Users").status == 200  # verified and remembered
+    revoke_tokens(connection=conn, actor=TEST_ACTOR)
+    deadline = time.monotonic() + 2.0
+    while scim.get("/Users?count=0").status == 200:
+        assert time.monotonic() < deadline, "a revoked token still worked after the cache time"
+        time.sleep(0.05)
     assert _is_401(scim.get("/Users"))
 
 
@@ -94,6 +110,14 @@ def test_second_connection_of_a_tenant_sees_the_same_directory(scim, tenant_a):
     issued = create_connection(tenant=tenant_a, idp="okta", actor=TEST_ACTOR)
     other = ScimClient(issued.connection.id, issued.token, tenant_a)
     assert other.get(f"/Users/{created['id']}").status == 200
+
+
+def test_a_host_header_outside_allowed_hosts_is_a_scim_400_not_a_500(scim, settings):
+    settings.PUBLIC_URL_CONFIGURED = False  # absolute URLs come from the Host header
+    response = scim.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "host@example.com"}, headers={"Host": "evil.example"})
+    assert response.status == 400 and "scimType" not in response.body
+    assert "Host header" in response.body["detail"]
+    assert scim.get('/Users?filter=userName eq "host@example.com"').body["totalResults"] == 0  # nothing applied
 
 
 def test_errors_are_never_html(scim):

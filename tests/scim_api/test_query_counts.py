@@ -9,6 +9,12 @@ from tests.support.queries import count_queries
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _every_request_checks_its_token(settings) -> None:  # type: ignore[no-untyped-def]
+    """The verified-token cache expires by time: without it, every request runs the same queries."""
+    settings.ROLLCALL_SCIM_AUTH_CACHE_SECONDS = 0
+
+
 def _queries(fn) -> int:
     with count_queries() as queries:
         response = fn()

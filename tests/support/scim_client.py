@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +45,9 @@ class ScimClient:
         self.base = f"/scim/v2/{connection_id}"
         self.client = Client()
         self.user_agent = user_agent
+        # The source address the server sees. Rate limits count per address in the shared Redis, so each
+        # client is an address of its own: no test inherits another's windows.
+        self.remote_addr = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
 
     @classmethod
     def for_tenant(cls, tenant: Tenant, idp: str = "generic") -> ScimClient:
@@ -63,13 +67,21 @@ class ScimClient:
         body: Any = None,
         *,
         token: str | None = None,
-        headers: dict[str, str] | None = None,
+        headers: dict[str, str | None] | None = None,
         raw: bytes | str | None = None,
         content_type: str = SCIM_JSON,
     ) -> Response:
-        extra = {"HTTP_AUTHORIZATION": f"Bearer {self.token if token is None else token}", "HTTP_USER_AGENT": self.user_agent}
+        extra: dict[str, str | None] = {
+            "HTTP_AUTHORIZATION": f"Bearer {self.token if token is None else token}",
+            "HTTP_USER_AGENT": self.user_agent,
+            "REMOTE_ADDR": self.remote_addr,
+        }
         for name, value in (headers or {}).items():
-            extra["HTTP_" + name.upper().replace("-", "_")] = value
+            if name.lower() == "authorization" and value is None:
+                extra.pop("HTTP_AUTHORIZATION")  # send no Authorization header at all
+                continue
+            key = name.upper().replace("-", "_")
+            extra[key if key in {"CONTENT_TYPE", "CONTENT_LENGTH"} else "HTTP_" + key] = value
         url = path if path.startswith("/scim/") else self.base + path
         data: Any = raw if raw is not None else (json.dumps(body) if body is not None else None)
         kwargs: dict[str, Any] = {}

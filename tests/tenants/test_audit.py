@@ -91,7 +91,7 @@ def test_the_tenant_services_audit_every_action_with_the_actor(tenant_a):
     issued = services.create_connection(tenant=tenant, idp="okta", actor=OPERATOR)
     services.rotate_token(connection=issued.connection, actor=OPERATOR)
     assert services.revoke_tokens(connection=issued.connection, actor=OPERATOR, reason="leaked") == 2
-    services.issue_setup_link(tenant=tenant, actor=OPERATOR)  # replaces (revokes) the first one
+    services.issue_setup_link(tenant=tenant, actor=OPERATOR)  # a new link replaces the unused first one
     assert services.revoke_setup_links(tenant=tenant, actor=OPERATOR) == 1
     key = services.create_api_key(tenant=tenant, label="billing", actor=OPERATOR)
     assert services.revoke_api_key(tenant=tenant, key_id=key.split("_")[1], actor=OPERATOR)

@@ -1,7 +1,8 @@
-"""python manage.py rollcall_webhooks create|list|replay|rotate-secret --tenant acme ...
+"""python manage.py rollcall_webhooks create|list|deliveries|replay|rotate-secret --tenant acme ...
 
     create  --url URL [--events user.created,user.deactivated] [--description TEXT]
     list
+    deliveries [--endpoint ID] [--status dead] [--limit 50]
     replay  --delivery ID
     replay  --endpoint ID [--from-seq N] [--to-seq N] [--since ISO] [--until ISO] [--dead-only]
     rotate-secret --endpoint ID
@@ -9,7 +10,7 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,9 @@ from django.db.models import Count, Q
 from django.utils.dateparse import parse_datetime
 
 from provisioning.models import WebhookDelivery, WebhookEndpoint
+from provisioning.selectors import webhook_deliveries
 from provisioning.webhooks import endpoints, replay
+from tenants.cli import render
 from tenants.context import TenantRef, tenant_schema
 from tenants.services import TenantError, get_tenant
 
@@ -36,25 +39,31 @@ class Command(BaseCommand):
     help = "Manage a tenant's webhook endpoints and replay deliveries."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True)
-        create = sub.add_parser("create")
-        create.add_argument("--url", required=True)
+        sub = parser.add_subparsers(
+            dest="action", required=True, metavar="{create,list,deliveries,replay,rotate-secret}"
+        )
+        create = sub.add_parser("create", help="add an endpoint and print its signing secret (shown once)")
+        create.add_argument("--url", required=True, help="https URL that receives signed POSTs")
         create.add_argument("--events", default="", help="comma-separated event types; empty: all")
         create.add_argument("--description", default="")
-        sub.add_parser("list")
-        replay = sub.add_parser("replay")
-        replay.add_argument("--delivery", type=int)
-        replay.add_argument("--endpoint")
-        replay.add_argument("--from-seq", type=int)
-        replay.add_argument("--to-seq", type=int)
-        replay.add_argument("--since")
-        replay.add_argument("--until")
-        replay.add_argument("--dead-only", action="store_true")
-        rotate = sub.add_parser("rotate-secret")
-        rotate.add_argument("--endpoint", required=True)
-        for p in (create, replay, rotate, sub.choices["list"]):
+        sub.add_parser("list", help="list endpoints with delivery counts")
+        deliveries = sub.add_parser("deliveries", help="list recent deliveries (ids for `replay --delivery`)")
+        deliveries.add_argument("--endpoint", help="only this endpoint's")
+        deliveries.add_argument("--status", choices=[s.value for s in WebhookDelivery.Status], help="only this status")
+        deliveries.add_argument("--limit", type=int, default=50, help="at most this many (default 50, max 1000)")
+        replay = sub.add_parser("replay", help="send deliveries again: one (--delivery) or a range of an endpoint's")
+        replay.add_argument("--delivery", type=int, help="delivery id (see `deliveries`)")
+        replay.add_argument("--endpoint", help="endpoint id (see `list`)")
+        replay.add_argument("--from-seq", type=int, help="first event seq")
+        replay.add_argument("--to-seq", type=int, help="last event seq")
+        replay.add_argument("--since", help="ISO 8601 date-time")
+        replay.add_argument("--until", help="ISO 8601 date-time")
+        replay.add_argument("--dead-only", action="store_true", help="only dead-lettered deliveries")
+        rotate = sub.add_parser("rotate-secret", help="new signing secret; the old one signs too for a while")
+        rotate.add_argument("--endpoint", required=True, help="endpoint id (see `list`)")
+        for p in sub.choices.values():
             p.add_argument("--tenant", required=True, help="tenant slug")
-            p.add_argument("--json", action="store_true")
+            p.add_argument("--json", action="store_true", help="print one JSON object (stable keys)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -66,11 +75,7 @@ class Command(BaseCommand):
                 result = getattr(self, "_" + options["action"].replace("-", "_"))(tenant, options)
             except (endpoints.WebhookError, WebhookEndpoint.DoesNotExist) as exc:
                 raise CommandError(str(exc)) from exc
-        if options["json"]:
-            self.stdout.write(json.dumps(result, default=str))
-        else:
-            for key, value in result.items():
-                self.stdout.write(f"{key}: {value}")
+        self.stdout.write(render(result, as_json=options["json"]))
 
     def _create(self, tenant: TenantRef, options: dict[str, Any]) -> dict[str, Any]:
         events = [e.strip() for e in options["events"].split(",") if e.strip()]
@@ -100,6 +105,10 @@ class Command(BaseCommand):
                 for e in rows
             ]
         }
+
+    def _deliveries(self, tenant: TenantRef, options: dict[str, Any]) -> dict[str, Any]:
+        rows = webhook_deliveries(endpoint_id=options["endpoint"], status=options["status"], limit=options["limit"])
+        return {"deliveries": [asdict(row) for row in rows]}
 
     def _replay(self, tenant: TenantRef, options: dict[str, Any]) -> dict[str, Any]:
         if options["delivery"] is not None:

@@ -1,13 +1,17 @@
-"""python manage.py rollcall_connection create|rotate-token|revoke-token ... [--json]"""
+"""python manage.py rollcall_connection create|list|rotate-token|revoke-token ... [--json]"""
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from scim.idp import PROFILES
 from tenants.audit import AuditActor
+from tenants.cli import render
+from tenants.selectors import list_connections
 from tenants.services import (
     TenantError,
     create_connection,
@@ -20,39 +24,32 @@ from tenants.services import (
 
 
 class Command(BaseCommand):
-    help = "Create SCIM connections and manage their bearer tokens."
+    help = "Create and list SCIM connections (one per IdP integration) and manage their bearer tokens."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True)
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{create,list,rotate-token,revoke-token}")
         create = sub.add_parser("create", help="create a connection and print its SCIM URL and token (shown once)")
         create.add_argument("--tenant", required=True, help="tenant slug")
-        create.add_argument("--idp", required=True, help="okta, entra, google, onelogin, jumpcloud, ping, rippling, generic")
-        create.add_argument("--name", default="")
-        create.add_argument("--json", action="store_true")
-        for action, text in (
-            ("rotate-token", "issue a new token; old tokens keep working for --overlap-hours"),
-            ("revoke-token", "revoke every token of the connection now"),
-        ):
-            p = sub.add_parser(action, help=text)
-            p.add_argument("--connection", required=True, help="connection id")
-            p.add_argument("--json", action="store_true")
-            if action == "rotate-token":
-                p.add_argument("--overlap-hours", type=float, default=24.0)
+        create.add_argument("--idp", required=True, help=", ".join(PROFILES) + " (aliases such as azure are accepted)")
+        create.add_argument("--name", default="", help="label shown in the console (default: the IdP's name)")
+        listing = sub.add_parser("list", help="list connections with their usable tokens and last request")
+        listing.add_argument("--tenant", help="only this tenant's (slug)")
+        rotate = sub.add_parser("rotate-token", help="issue a new token; old tokens keep working for --overlap-hours")
+        rotate.add_argument("--overlap-hours", type=float, default=24.0, help="how long old tokens stay valid (default 24)")
+        revoke = sub.add_parser("revoke-token", help="revoke every token of the connection now")
+        for p in (rotate, revoke):
+            p.add_argument("--connection", required=True, help="connection id (see `list`)")
+        for p in sub.choices.values():
+            p.add_argument("--json", action="store_true", help="print one JSON object (stable keys)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             result = self._run(options)
         except TenantError as exc:
             raise CommandError(str(exc)) from exc
-        if options["json"]:
-            self.stdout.write(json.dumps(result))
-        else:
-            for key, value in result.items():
-                self.stdout.write(f"{key}: {value}")
+        self.stdout.write(render(result, as_json=options["json"]))
 
     def _run(self, options: dict[str, Any]) -> dict[str, Any]:
-        from datetime import timedelta
-
         action = options["action"]
         actor = AuditActor.cli(f"rollcall_connection {action}")
         if action == "create":
@@ -64,6 +61,9 @@ class Command(BaseCommand):
                 "scim_base_url": issued.scim_base_url,
                 "token": issued.token,
             }
+        if action == "list":
+            only = get_tenant(options["tenant"]) if options["tenant"] else None
+            return {"connections": [asdict(row) for row in list_connections(tenant=only)]}
         connection = get_connection(options["connection"])
         if action == "rotate-token":
             issued = rotate_token(

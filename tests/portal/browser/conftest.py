@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from config.database import libpq_url
 from outbox import relay
 from tests.provisioning.infra import RedisServer, Worker
 
@@ -47,9 +48,8 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 
 
 def _database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    """The test database on the server Django uses (a socket directory included: embedded defaults)."""
+    return libpq_url(connection.settings_dict)
 
 
 @pytest.fixture(scope="session")
