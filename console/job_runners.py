@@ -1,4 +1,5 @@
-"""The built-in job runners: audit export, bulk webhook replay, rollup rebuild, user re-mapping.
+"""The built-in job runners: audit export, bulk webhook replay, rollup rebuild, user re-mapping, and the
+customer portal's request-log export and deactivation of a deleted connection's users.
 
 Each advances its job by one bounded step and keeps its cursor in `step.state`, which is committed
 with the step's effects (console.jobs). File output is made exactly-once the same way: the state
@@ -19,16 +20,19 @@ from django.db.models import Max, Min
 from console import rollup
 from console.jobs import JobError, JobStep, StepOutcome, export_dir, register_runner
 from directory.attribute_mappings import remap_users
+from directory.connection_users import deactivate_connection_users
 from directory.models import DirectoryUser
 from outbox.append import Actor
 from outbox.models import Event
 from provisioning.models import WebhookEndpoint
 from provisioning.webhooks.replay import replay_deliveries
 from scim.idp import get_profile
+from scim_api.export import REQUEST_LOG_COLUMNS, request_log_chunk, request_log_csv_rows
 from tenants.audit import (
     AuditActor,
     AuditWindow,
     ExportFormat,
+    csv_line,
     cursor_of,
     export_footer,
     export_header,
@@ -51,6 +55,8 @@ class JobKind(StrEnum):
     WEBHOOK_REPLAY = "webhook_replay"
     ROLLUP_REBUILD = "rollup_rebuild"
     REMAP_USERS = "remap_users"
+    REQUEST_LOG_EXPORT = "request_log_export"
+    DEACTIVATE_CONNECTION_USERS = "deactivate_connection_users"
 
 
 def _time(params: dict[str, Any], key: str) -> datetime | None:
@@ -303,4 +309,89 @@ def remap_tenant_users(step: JobStep) -> StepOutcome:
         progress_done=state["examined"],
         progress_total=max(state["total"], state["examined"]),
         result={"examined": state["examined"], "changed": state["changed"]},
+    )
+
+
+# --------------------------------------------------------------------------- the portal's long work
+
+
+def _validate_deactivation(params: dict[str, Any], tenant: Tenant | None) -> dict[str, Any]:
+    connection_id = str(params.get("connection_id") or "")[:32]
+    idp = str(params.get("idp") or "")
+    if not connection_id:
+        raise JobError("connection_id is required")
+    try:
+        get_profile(idp)
+    except KeyError:
+        raise JobError(f"unknown IdP profile {idp!r}") from None
+    return {"connection_id": connection_id, "idp": idp}
+
+
+@register_runner(JobKind.DEACTIVATE_CONNECTION_USERS, needs_tenant=True, validate=_validate_deactivation)
+def deactivate_users_of_connection(step: JobStep) -> StepOutcome:
+    """Deactivate the active users a deleted connection provisioned, 200 per step (each offboarded)."""
+    state = step.state
+    tenant = _tenant_of(step)
+    connection_id = step.params["connection_id"]
+    with tenant_schema(tenant):
+        if "total" not in state:
+            active = DirectoryUser.objects.filter(source_connection_id=connection_id, active=True)
+            state.update(total=active.count(), deactivated=0, after_id=None)
+        after = uuid.UUID(state["after_id"]) if state["after_id"] else None
+        batch = deactivate_connection_users(
+            connection_id=connection_id, idp=step.params["idp"], actor=outbox_actor(step.actor), after_id=after
+        )
+    state["deactivated"] += batch.deactivated
+    state["after_id"] = str(batch.last_id) if batch.last_id else None
+    return StepOutcome(
+        done=batch.last_id is None,
+        progress_done=state["deactivated"],
+        progress_total=max(state["total"], state["deactivated"]),
+        result={"deactivated": state["deactivated"]},
+    )
+
+
+def _validate_request_export(params: dict[str, Any], tenant: Tenant | None) -> dict[str, Any]:
+    since, until = _time(params, "since"), _time(params, "until")
+    if since and until and since >= until:
+        raise JobError("the time range must end after it starts")
+    return {"since": _iso(since), "until": _iso(until)}
+
+
+@register_runner(JobKind.REQUEST_LOG_EXPORT, needs_tenant=True, validate=_validate_request_export)
+def export_request_log(step: JobStep) -> StepOutcome:
+    """Write the tenant's SCIM request log in a time range to a CSV file (redacted bodies), 5,000 rows a step."""
+    state = step.state
+    tenant = _tenant_of(step)
+    since, until = _time(dict(step.params), "since"), _time(dict(step.params), "until")
+    with tenant_schema(tenant):
+        rows, total = request_log_chunk(
+            since=since, until=until, after_id=state.get("after_id"), limit=EXPORT_ROWS_PER_STEP,
+            count=("total" not in state),
+        )
+    if "total" not in state:
+        state.update(total=total, rows=0, bytes=0, after_id=None)
+    done = len(rows) < EXPORT_ROWS_PER_STEP
+    name = f"{step.job_id}.csv"
+    directory = export_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    with path.open("r+b" if path.exists() else "w+b") as out:
+        out.truncate(state["bytes"])  # drop what a crashed attempt of this step wrote
+        out.seek(state["bytes"])
+        if state["bytes"] == 0:
+            out.write(csv_line(REQUEST_LOG_COLUMNS))
+        out.write(b"".join(csv_line(r) for r in request_log_csv_rows(rows)))
+        out.flush()
+        os.fsync(out.fileno())
+        state["bytes"] = out.tell()
+    state["rows"] += len(rows)
+    if rows:
+        state["after_id"] = rows[-1][0]
+    return StepOutcome(
+        done=done,
+        progress_done=state["rows"],
+        progress_total=max(state["total"], state["rows"]),
+        result={"rows": state["rows"], "bytes": state["bytes"], "format": "csv"},
+        result_path=name,
     )

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from directory.admin_audit import audit_admin_change
 from directory.errors import InvalidValue
-from directory.mapping import COMMON_MAPPING, app_field, map_user
+from directory.mapping import APP_FIELDS, COMMON_MAPPING, CUSTOM_FIELD_PREFIX, AppField, app_field, map_user
 from directory.models import AttributeMapping, DirectoryUser
 from outbox.append import Actor
 from scim.errors import ScimError
@@ -58,6 +58,39 @@ def effective_mapping(idp: str) -> dict[str, str]:
     mapping.update({k: v for k, v in _tenant_choices().items() if app_field(k) is not None})
     _cache[key] = (now, mapping)
     return mapping
+
+
+@dataclass(frozen=True)
+class MappedField:
+    """One row of the mapping screen: an app field, where it is filled from now, and the IdP's default."""
+
+    field: AppField
+    path: str
+    default: str
+
+    @property
+    def key(self) -> str:
+        return self.field.key
+
+    @property
+    def custom(self) -> bool:
+        return self.field.key.startswith(CUSTOM_FIELD_PREFIX)
+
+    @property
+    def is_default(self) -> bool:
+        return self.path == self.default
+
+
+def mapped_fields(idp: str) -> list[MappedField]:
+    """The builtin app fields, then the tenant's custom fields (by name), with their effective paths."""
+    defaults = profile_defaults(idp)
+    mapping = effective_mapping(idp)
+    rows = [MappedField(f, mapping.get(f.key, ""), defaults.get(f.key, "")) for f in APP_FIELDS]
+    for key in sorted(k for k in mapping if k.startswith(CUSTOM_FIELD_PREFIX)):
+        spec = app_field(key)
+        if spec is not None:
+            rows.append(MappedField(spec, mapping[key], ""))
+    return rows
 
 
 def forget_mapping() -> None:
@@ -118,6 +151,10 @@ class MappingPreview:
         return round(self.users_changing * self.users_total / self.users_compared)
 
 
+def _values(fields: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in fields.items() if v}
+
+
 def _current_fields(user: DirectoryUser, mapping: Mapping[str, str]) -> dict[str, str]:
     return map_user(user.resource, mapping)
 
@@ -141,7 +178,7 @@ def preview_attribute_mapping(*, idp: str, mapping: Mapping[str, str], samples: 
         for user in rows:
             compared += 1
             before, after = _current_fields(user, current), _current_fields(user, proposed)
-            if before != after:
+            if _values(before) != _values(after):  # a new field that stays empty changes nothing
                 changing += 1
                 if len(diffs) < samples:
                     diffs.append(UserFieldDiff(user.id, user.user_name, before, after))

@@ -7,6 +7,7 @@ Mapping reads a canonical SCIM resource dict; it never touches the database itse
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,12 +31,13 @@ class AppField:
     max_length: int = 255
     column: str | None = None  # the DirectoryUser column, or None: kept in DirectoryUser.extra_fields
     user_reference: bool = False  # the value is another user's SCIM id (manager)
+    required: bool = False  # the app needs a value; an empty one is flagged in the mapping preview
 
 
 APP_FIELDS: tuple[AppField, ...] = (
-    AppField("email", "Email", "emails", 512, column="email"),
-    AppField("given_name", "Given name", "name.givenName", column="given_name"),
-    AppField("family_name", "Family name", "name.familyName", column="family_name"),
+    AppField("email", "Email", "emails", 512, column="email", required=True),
+    AppField("given_name", "Given name", "name.givenName", column="given_name", required=True),
+    AppField("family_name", "Family name", "name.familyName", column="family_name", required=True),
     AppField("display_name", "Display name", "displayName", 512, column="display_name"),
     AppField("title", "Job title", "title", column="title"),
     AppField("department", "Department", f"{ENTERPRISE}:department", column="department"),
@@ -50,9 +52,22 @@ APP_FIELDS_BY_KEY: dict[str, AppField] = {f.key: f for f in APP_FIELDS}
 COMMON_MAPPING: dict[str, str] = {f.key: f.common_path for f in APP_FIELDS}
 
 
+CUSTOM_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+
 def custom_field(key: str) -> AppField:
     """A field a tenant added ("custom.<name>"), kept in extra_fields."""
     return AppField(key, key[len(CUSTOM_FIELD_PREFIX) :].replace("_", " ").capitalize(), "", 512)
+
+
+def custom_field_key(label: str) -> str:
+    """The key a custom field named `label` is stored under: "Badge number" -> "custom.badge_number".
+
+    Raises ValueError when nothing usable is left (the message says what a name may contain)."""
+    name = re.sub(r"[^a-z0-9]+", "_", label.strip().lower()).strip("_")
+    if not CUSTOM_NAME_RE.match(name):
+        raise ValueError("Use letters and digits, starting with a letter (at most 48 characters).")
+    return CUSTOM_FIELD_PREFIX + name
 
 
 def app_field(key: str) -> AppField | None:

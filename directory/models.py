@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -57,6 +58,12 @@ class DirectoryUser(models.Model):
             models.Index(fields=["last_modified"], name="dir_user_last_modified"),
             models.Index(Lower("email"), name="dir_user_email_ci"),
             models.Index(fields=["expires_at"], name="dir_user_expires", condition=Q(expires_at__isnull=False)),
+            # The portal's directory list: keyset pages per kind and per connection, prefix search.
+            models.Index(fields=["kind", "created", "id"], name="dir_user_kind_created"),
+            models.Index(fields=["source_connection_id", "created", "id"], name="dir_user_conn_created"),
+            models.Index(OpClass(Lower("user_name"), name="text_pattern_ops"), name="dir_user_username_prefix"),
+            models.Index(OpClass(Lower("email"), name="text_pattern_ops"), name="dir_user_email_prefix"),
+            models.Index(OpClass(Lower("display_name"), name="text_pattern_ops"), name="dir_user_display_prefix"),
         ]
 
     def __str__(self) -> str:
@@ -97,6 +104,8 @@ class DirectoryGroup(models.Model):
         indexes = [
             models.Index(fields=["external_id"], name="dir_group_external_id"),
             models.Index(fields=["created", "id"], name="dir_group_created_id"),
+            models.Index(fields=["last_modified"], name="dir_group_last_modified"),
+            models.Index(OpClass(Lower("display_name"), name="text_pattern_ops"), name="dir_group_name_prefix"),
         ]
 
     def __str__(self) -> str:

@@ -383,6 +383,10 @@ def set_default_role(*, tenant: Tenant, role_key: str | None, actor: Actor) -> N
         update_tenant_settings(tenant=tenant, default_role=role_key)
         payload = {"group_id": None, "default_role": role_key, "previous_default_role": previous}
         append_events([NewEvent(EventType.ROLE_MAPPING_CHANGED, "Group", "", payload)], actor=actor)
+        audit_admin_change(
+            actor, AuditEventType.DEFAULT_ROLE_CHANGED, target_type="role", target_id=role_key or "",
+            data={"role": role_key, "previous_role": previous},
+        )
 
 
 def map_group_to_role(*, group_id: uuid.UUID | str, role_key: str, actor: Actor) -> GroupRoleMapping:
@@ -485,3 +489,60 @@ def grant_role_manually(*, user_id: uuid.UUID | str, role_key: str | None, tenan
             data={"role": role.key, "previous_role": previous},
         )
         return change
+
+
+@dataclass(frozen=True)
+class MappingChanges:
+    """What `apply_role_mappings` changed: groups mapped or re-mapped, groups unmapped, the default role."""
+
+    mapped: int
+    unmapped: int
+    default_changed: bool
+
+    def __bool__(self) -> bool:
+        return bool(self.mapped or self.unmapped or self.default_changed)
+
+
+def apply_role_mappings(
+    *, tenant: Tenant, group_roles: Mapping[str, str | None], default_role: str | None, actor: Actor
+) -> MappingChanges:
+    """Save the role of each listed group (None: unmapped) and the default role, in one transaction.
+
+    Groups not listed keep their mapping; an unknown group or role changes nothing and raises. Each
+    change appends role.mapping_changed, so the pipeline recomputes exactly the users it affects."""
+    mapped = unmapped = 0
+    with transaction.atomic():
+        current = current_group_mappings()
+        wanted = {str(uuid.UUID(str(g))): r for g, r in group_roles.items()}
+        existing = set(map(str, DirectoryGroup.objects.filter(pk__in=list(wanted)).values_list("pk", flat=True)))
+        missing = sorted(set(wanted) - existing)
+        if missing:
+            raise NotFound("Group", missing[0])
+        for group_id, role_key in wanted.items():
+            if current.get(group_id) == role_key:
+                continue
+            if role_key is None:
+                unmapped += unmap_group(group_id=group_id, actor=actor)
+            else:
+                map_group_to_role(group_id=group_id, role_key=role_key, actor=actor)
+                mapped += 1
+        before = (tenant.settings or {}).get("default_role")
+        set_default_role(tenant=tenant, role_key=default_role, actor=actor)
+    return MappingChanges(mapped=mapped, unmapped=unmapped, default_changed=before != default_role)
+
+
+def roles_by_precedence() -> list[Role]:
+    return list(Role.objects.order_by("-precedence", "key"))
+
+
+def move_role(*, key: str, direction: int, actor: Actor) -> list[Role]:
+    """Move a role one place up (direction -1, higher precedence) or down (+1) in the order."""
+    order = [r.key for r in roles_by_precedence()]
+    if key not in order:
+        raise NotFound("Role", key)
+    index = order.index(key)
+    target = index + (1 if direction > 0 else -1)
+    if not 0 <= target < len(order):
+        return roles_by_precedence()
+    order[index], order[target] = order[target], order[index]
+    return reorder_roles(keys=order, actor=actor)

@@ -35,3 +35,19 @@ def latest_event_payload(*, resource_type: str, resource_id: str, event_type: st
         .first()
     )
     return None if event is None else event.payload
+
+
+MEMBER_EVENT_TYPES = ("group.member_added", "group.member_removed")
+
+
+def events_about_user(user_id: str, *, limit: int = 200) -> list[Event]:
+    """Events about a user, oldest first: their own (user.*, role.changed, access revoked) and the
+    group membership events naming them as the member. Two queries; the membership scan starts at
+    the user's first event, so it covers only the events since the user existed."""
+    own = list(Event.objects.filter(resource_type="User", resource_id=user_id).order_by("seq")[:limit])
+    if not own:
+        return []
+    member = list(
+        Event.objects.filter(seq__gt=own[0].seq, type__in=MEMBER_EVENT_TYPES, payload__member__id=user_id).order_by("seq")[:limit]
+    )
+    return sorted(own + member, key=lambda e: e.seq)[:limit]

@@ -1,4 +1,5 @@
-"""Admin notifications: an in-portal row plus an email to the tenant's `admin_emails`.
+"""Admin notifications: an in-portal row plus an email to the tenant's `admin_emails` and to each
+portal admin who has not turned that kind of email off (TenantAdmin.email_preferences).
 
 One row per dedupe key. Raising an existing notification bumps `occurrences`; it is emailed (and
 marked unread) again only after its cooldown, so a flapping webhook or a noisy IdP does not flood
@@ -19,14 +20,38 @@ from provisioning import emails
 from provisioning.models import Notification
 from provisioning.tunables import pipeline_config
 from tenants.context import TenantRef, tenant_schema
-from tenants.models import ScimToken, Tenant
+from tenants.models import ScimToken, Tenant, TenantAdmin
 
 DEFAULT_COOLDOWN = timedelta(hours=6)
 
 
-def admin_recipients(tenant: TenantRef) -> list[str]:
+def admin_recipients(tenant: TenantRef, kind: str | None = None) -> list[str]:
+    """The configured `admin_emails`, then the portal admins who want emails of `kind` (deduplicated)."""
     raw = tenant.settings.get("admin_emails") or []
-    return [str(a) for a in raw if isinstance(a, str) and "@" in a]
+    listed = [str(a) for a in raw if isinstance(a, str) and "@" in a]
+    admins = [
+        email
+        for email, preferences in TenantAdmin.objects.filter(tenant_id=tenant.id).values_list("user__email", "email_preferences")
+        if email and "@" in email and (kind is None or (preferences or {}).get(kind, True) is not False)
+    ]
+    return list(dict.fromkeys([*listed, *admins]))
+
+
+def wants_email(preferences: dict[str, Any] | None, kind: str) -> bool:
+    return (preferences or {}).get(kind, True) is not False
+
+
+def set_email_preferences(*, admin: TenantAdmin, wanted: dict[str, bool]) -> TenantAdmin:
+    """Which kinds of notification this admin gets by email (unknown kinds are refused)."""
+    unknown = set(wanted) - set(Notification.Kind.values)
+    if unknown:
+        raise ValueError(f"unknown notification kinds: {sorted(unknown)}")
+    with transaction.atomic():
+        locked = TenantAdmin.objects.select_for_update().get(pk=admin.pk)
+        locked.email_preferences = {**(locked.email_preferences or {}), **{k: bool(v) for k, v in wanted.items()}}
+        locked.save(update_fields=["email_preferences"])
+    admin.email_preferences = locked.email_preferences
+    return admin
 
 
 def raise_notification(
@@ -73,7 +98,7 @@ def raise_notification(
             notification.refresh_from_db()
             if not resend:
                 return notification
-        recipients = admin_recipients(tenant)
+        recipients = admin_recipients(tenant, kind)
         if recipients:
             context = {
                 "title": title,
@@ -95,6 +120,15 @@ def raise_notification(
 
 def mark_read(notification_id: int) -> None:
     Notification.objects.filter(pk=notification_id, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def resolve_notification(key: str) -> bool:
+    """The condition behind a notification is gone: mark it read (it stays in the list as history)."""
+    return bool(Notification.objects.filter(dedupe_key=key, read_at__isnull=True).update(read_at=timezone.now()))
+
+
+def mark_all_read() -> int:
+    return Notification.objects.filter(read_at__isnull=True).update(read_at=timezone.now())
 
 
 # --------------------------------------------------------------------------- periodic checks

@@ -8,8 +8,26 @@ from dataclasses import dataclass
 from provisioning.models import Notification, WebhookDelivery, WebhookEndpoint
 
 
-def unread_notifications() -> list[Notification]:
-    return list(Notification.objects.filter(read_at__isnull=True).order_by("-last_raised_at"))
+def unread_notifications(limit: int | None = None) -> list[Notification]:
+    qs = Notification.objects.filter(read_at__isnull=True).order_by("-last_raised_at", "-id")
+    return list(qs[:limit] if limit else qs)
+
+
+def unread_notification_count() -> int:
+    return Notification.objects.filter(read_at__isnull=True).count()
+
+
+def notifications_page(*, before_id: int | None = None, unread_only: bool = False, limit: int = 50) -> tuple[list[Notification], int | None]:
+    """Newest raised first (keyset on id, which grows with creation); the cursor of the next page."""
+    qs = Notification.objects.all()
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    if before_id is not None:
+        qs = qs.filter(id__lt=before_id)
+    rows = list(qs.order_by("-id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
 
 
 def active_endpoints() -> list[WebhookEndpoint]:

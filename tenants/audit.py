@@ -58,6 +58,14 @@ class AuditEventType(StrEnum):
     ROLES_REORDERED = "roles.reordered"
     ROLE_GRANTED_MANUALLY = "role.granted_manually"
     ATTRIBUTE_MAPPING_CHANGED = "attribute_mapping.changed"
+    DEFAULT_ROLE_CHANGED = "default_role.changed"
+    # What a tenant's own admins do in the portal (connections after setup, the wizard, admins).
+    CONNECTION_RENAMED = "connection.renamed"
+    CONNECTION_IDP_CHANGED = "connection.idp_changed"
+    CONNECTION_DISABLED = "connection.disabled"
+    CONNECTION_ENABLED = "connection.enabled"
+    CONNECTION_DELETED = "connection.deleted"
+    SETUP_COMPLETED = "setup.completed"
 
     @classmethod
     def parse(cls, value: str) -> AuditEventType:
@@ -185,6 +193,14 @@ def audit_events(
     return list(qs.order_by("occurred_at", "id")[:limit])
 
 
+def recent_audit_events(window: AuditWindow, *, before: AuditCursor | None = None, limit: int = 50) -> list[AuditEvent]:
+    """A page of audit rows, newest first (keyset: pass the last row's (occurred_at, id) as `before`)."""
+    qs = window.queryset()
+    if before is not None:
+        qs = qs.filter(Q(occurred_at__lt=before[0]) | Q(occurred_at=before[0], id__lt=before[1]))
+    return list(qs.order_by("-occurred_at", "-id")[:limit])
+
+
 # --------------------------------------------------------------------------- export
 
 EXPORT_COLUMNS = (
@@ -255,6 +271,11 @@ def export_footer(fmt: ExportFormat, *, rows_written: int) -> bytes:
     if fmt is ExportFormat.CSV:
         return b""
     return b"\n]\n" if rows_written else b"]\n"
+
+
+def csv_line(values: Iterable[Any]) -> bytes:
+    """One formula-safe CSV row (every CSV export writes its rows through this)."""
+    return _csv_line(values)
 
 
 def _csv_line(values: Iterable[Any]) -> bytes:

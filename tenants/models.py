@@ -144,6 +144,8 @@ class TenantAdmin(models.Model):
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Notification kinds this admin does NOT want emailed ({"unmapped_group": false, ...}); missing = emailed.
+    email_preferences = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"{self.user.username} @ {self.tenant_id}"
@@ -235,6 +237,17 @@ class ConnectionSetup(models.Model):
     roles_mapped_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Step 7: the directory user (tenant schema id) whose requests the checklist follows, and
+    # "skip, verify later" (the connection then shows a "not verified" badge until verified).
+    test_user_id = models.CharField(max_length=64, blank=True)
+    verify_skipped_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def verification_state(self) -> str:
+        """verified | skipped | pending: what the "not verified" badge reads."""
+        if self.verified_at is not None:
+            return "verified"
+        return "skipped" if self.verify_skipped_at is not None else "pending"
 
 
 class ApiKey(models.Model):

@@ -1,5 +1,8 @@
 """The setup wizard's state per connection (public schema): which IdP, which steps are done, tokens.
 
+Steps 5-8 (attributes, roles, test user, done) record their completion here; what they change in the
+directory (mappings, roles) is done by directory services the portal calls before these.
+
 The portal's wizard views call these; the console reads ConnectionSetup to show setup progress
 without opening tenant schemas. Resuming is always possible: `ConnectionSetup.step` is the
 furthest step reached, and every earlier step can be reopened.
@@ -8,27 +11,23 @@ furthest step reached, and every earlier step can be reopened.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from scim.idp import PROFILES, get_profile
 from scim.idp.base import IdpProfile
-from tenants.audit import AuditActor
+from tenants import accounts
+from tenants.audit import AuditActor, AuditEventType, record_audit
+from tenants.connections import ConnectionRefused, issue_or_rotate_token
+from tenants.connections import active_tokens as _active_tokens
 from tenants.models import ConnectionSetup, ScimConnection, ScimToken, Tenant
-from tenants.services import IssuedToken, add_connection, issue_token, rotate_token
+from tenants.services import IssuedToken, add_connection
 
 Step = ConnectionSetup.Step
 STEP_ORDER: tuple[str, ...] = tuple(Step.values)
-ROTATION_OVERLAPS: dict[str, timedelta] = {
-    "0": timedelta(0),
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-}
 
 
 class WizardError(Exception):
@@ -75,7 +74,7 @@ def needs_confirmation_to_change(setup: ConnectionSetup, idp: str) -> bool:
     return _profile(idp).key != setup.connection.idp and setup.step != Step.IDP
 
 
-def change_idp(*, setup: ConnectionSetup, idp: str) -> ConnectionSetup:
+def change_idp(*, setup: ConnectionSetup, idp: str, audit_actor: AuditActor) -> ConnectionSetup:
     """Switch the connection to another IdP profile; steps 2-4 start over (tokens stay valid)."""
     profile = _profile(idp)
     connection = setup.connection
@@ -85,6 +84,14 @@ def change_idp(*, setup: ConnectionSetup, idp: str) -> ConnectionSetup:
         old = get_profile(connection.idp)
         if not connection.name or connection.name == old.name:
             connection.name = profile.name
+        record_audit(
+            actor=audit_actor,
+            type=AuditEventType.CONNECTION_IDP_CHANGED,
+            tenant=setup.tenant_id,
+            target_type="connection",
+            target_id=connection.id,
+            data={"before": connection.idp, "after": profile.key},
+        )
         connection.idp = profile.key
         connection.save(update_fields=["idp", "name"])
         setup.step = Step.INSTRUCTIONS
@@ -103,12 +110,7 @@ def complete_instructions(*, setup: ConnectionSetup) -> ConnectionSetup:
 
 
 def active_tokens(connection: ScimConnection) -> list[ScimToken]:
-    now = timezone.now()
-    return list(
-        connection.tokens.filter(revoked_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .order_by("-created_at")
-    )
+    return _active_tokens(connection)
 
 
 def generate_token(*, setup: ConnectionSetup, actor: AuditActor, overlap: str | None = None) -> IssuedToken:
@@ -117,17 +119,10 @@ def generate_token(*, setup: ConnectionSetup, actor: AuditActor, overlap: str | 
     if not reached(setup, Step.CREDENTIALS):
         raise WizardError("Finish the steps in your identity provider first.")
     with transaction.atomic():
-        current = active_tokens(connection)
-        if not current:
-            issued = issue_token(connection=connection, actor=actor)
-        else:
-            if overlap not in ROTATION_OVERLAPS:
-                raise WizardError("Choose how long the current token keeps working.", "overlap")
-            window = ROTATION_OVERLAPS[overlap]
-            if window:
-                issued = rotate_token(connection=connection, overlap=window, actor=actor)
-            else:
-                issued = issue_token(connection=connection, actor=actor, replace_active=True)
+        try:
+            issued = issue_or_rotate_token(connection=connection, overlap=overlap, actor=actor)
+        except ConnectionRefused as exc:
+            raise WizardError(exc.message, exc.field) from None
         setup.token_issued_at = timezone.now()
         setup.token_pasted_at = None
         setup.save()
@@ -169,6 +164,78 @@ def record_observed(*, setup: ConnectionSetup, observed: Observed) -> Connection
             changed.append("step")
         ConnectionSetup.objects.filter(pk=setup.pk).update(**{n: getattr(setup, n) for n in changed})
     return setup
+
+
+def complete_mapping(*, setup: ConnectionSetup) -> ConnectionSetup:
+    """Step 5 done: the attribute mapping was saved (or its defaults kept)."""
+    _require(setup, Step.MAPPING)
+    setup.mapped_at = timezone.now()
+    _advance(setup, Step.ROLES)
+    setup.save(update_fields=["mapped_at", "step", "updated_at"])
+    return setup
+
+
+def complete_roles(*, setup: ConnectionSetup) -> ConnectionSetup:
+    """Step 6 done: group-to-role mappings saved (or none wanted)."""
+    _require(setup, Step.ROLES)
+    setup.roles_mapped_at = timezone.now()
+    _advance(setup, Step.VERIFY)
+    setup.save(update_fields=["roles_mapped_at", "step", "updated_at"])
+    return setup
+
+
+def choose_test_user(*, setup: ConnectionSetup, user_id: str) -> ConnectionSetup:
+    """Which directory user the step 7 checklist follows (the caller checked it exists)."""
+    _require(setup, Step.VERIFY)
+    setup.test_user_id = str(user_id)[:64]
+    setup.save(update_fields=["test_user_id", "updated_at"])
+    return setup
+
+
+def record_verified(*, setup: ConnectionSetup) -> ConnectionSetup:
+    """Every checklist row ticked: the connection is verified (and a skipped verification is forgotten)."""
+    changed = setup.verified_at is None or setup.verify_skipped_at is not None
+    if setup.verified_at is None:
+        setup.verified_at = timezone.now()
+    setup.verify_skipped_at = None
+    _advance(setup, Step.DONE)
+    if changed:
+        setup.save(update_fields=["verified_at", "verify_skipped_at", "step", "updated_at"])
+    return setup
+
+
+def skip_verification(*, setup: ConnectionSetup) -> ConnectionSetup:
+    """"Skip, verify later": on to the summary; the connection shows "not verified" until it is."""
+    _require(setup, Step.VERIFY)
+    if setup.verified_at is None and setup.verify_skipped_at is None:
+        setup.verify_skipped_at = timezone.now()
+    _advance(setup, Step.DONE)
+    setup.save(update_fields=["verify_skipped_at", "step", "updated_at"])
+    return setup
+
+
+def complete_setup(*, setup: ConnectionSetup, audit_actor: AuditActor) -> ConnectionSetup:
+    """Step 8: the wizard is finished for this connection; the tenant's setup link is marked completed."""
+    _require(setup, Step.DONE)
+    with transaction.atomic():
+        if setup.completed_at is None:
+            setup.completed_at = timezone.now()
+            setup.save(update_fields=["completed_at", "updated_at"])
+            record_audit(
+                actor=audit_actor,
+                type=AuditEventType.SETUP_COMPLETED,
+                tenant=setup.tenant_id,
+                target_type="connection",
+                target_id=setup.connection_id,
+                data={"verification": setup.verification_state},
+            )
+        accounts.record_setup_completed(tenant=setup.tenant)
+    return setup
+
+
+def _require(setup: ConnectionSetup, step: str) -> None:
+    if not reached(setup, step):
+        raise WizardError("Finish the earlier steps first.")
 
 
 def setups_for(tenant: Tenant) -> list[ConnectionSetup]:

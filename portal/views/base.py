@@ -22,6 +22,7 @@ from django.views import View
 from django_htmx.http import HttpResponseClientRedirect
 from django_tenants.utils import schema_context
 
+from outbox.append import Actor
 from tenants.accounts import Audience, has_confirmed_totp
 from tenants.audit import AuditActor
 from tenants.models import Operator, Tenant, TenantAdmin
@@ -106,6 +107,12 @@ class TenantPortalView(AudienceView):
         self.admin, self.tenant = admin, admin.tenant
         with schema_context(self.tenant.schema_name):
             return self.render_now(super().dispatch(request, *args, **kwargs))
+
+    @property
+    def actor(self) -> Actor:
+        """Who directory changes made from this request are attributed to (events, grants, audit)."""
+        user = signed_in_user(self.request)
+        return Actor(kind="portal", id=user.username, request_id=getattr(self.request, "request_id", ""))
 
 
 class Permission(StrEnum):

@@ -1,4 +1,4 @@
-"""Portal pages outside the wizard: the overview and the admins of the tenant."""
+"""Portal pages outside the wizard: the workspace overview and the admins of the tenant."""
 
 from __future__ import annotations
 
@@ -7,44 +7,37 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from directory.listing import directory_population
+from directory.roles import seat_counts
 from portal.forms import InviteForm
+from portal.health import connection_health
 from portal.views.base import TenantPortalView, signed_in_user
 from portal.views.wizard import resume_url
-from scim.idp import get_profile
-from tenants import accounts, wizard
+from provisioning.selectors import unread_notifications
+from tenants import accounts
 from tenants.accounts import AccountError
 from tenants.models import SetupLink, TenantAdmin
 
 
 class HomeView(TenantPortalView):
-    """/portal/: the tenant's connections and where each one's setup stands."""
+    """/portal/: the workspace overview. Connection health against each IdP's cadence, requests and
+    errors in 24 h, users, groups, seats by role, open notifications; a fresh tenant starts the wizard."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        setups = wizard.setups_for(self.tenant)
-        if not setups:
+        health = connection_health(self.tenant)
+        if not health:
             return redirect("portal:wizard-new")
-        rows = [
-            {
-                "setup": s,
-                "profile": get_profile(s.connection.idp),
-                "resume_url": resume_url(s),
-                "step_label": _progress_label(s),
-            }
-            for s in setups
-        ]
-        return render(request, "portal/home.html", {"tenant": self.tenant, "rows": rows, "nav": "home"})
-
-
-def _progress_label(setup) -> str:  # type: ignore[no-untyped-def]
-    if setup.first_user_at:
-        return "Receiving users"
-    if setup.connected_at:
-        return "Connected, waiting for the first user"
-    if setup.token_pasted_at:
-        return "Waiting for the first request"
-    if setup.token_issued_at:
-        return "Token generated"
-    return "Setting up"
+        unfinished = [h for h in health if h.setup is not None and h.setup.completed_at is None]
+        context = {
+            "tenant": self.tenant,
+            "nav": "home",
+            "health": health,
+            "unfinished": [(h, resume_url(h.setup)) for h in unfinished if h.setup is not None],
+            "population": directory_population(),
+            "seats": seat_counts(),
+            "notifications": unread_notifications(limit=5),
+        }
+        return render(request, "portal/home.html", context)
 
 
 class AdminsView(TenantPortalView):

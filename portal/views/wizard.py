@@ -1,4 +1,5 @@
-"""The setup wizard, steps 1-4: choose the IdP, its steps, credentials, live check.
+"""The setup wizard: 1 choose the IdP, 2 its steps, 3 credentials, 4 live check, then (portal.views.mapping,
+portal.views.roles, portal.views.verify) 5 attributes, 6 roles, 7 test user, and 8 done (here).
 
 Every view is a TenantPortalView: the connection id in the URL is looked up within the
 signed-in admin's tenant only (another tenant's id is a 404). The state lives in
@@ -22,6 +23,7 @@ from portal.views.base import TenantPortalView, signed_in_user
 from scim.idp import get_profile
 from scim.idp.base import IdpProfile
 from tenants import wizard
+from tenants.connections import OVERLAP_CHOICES
 from tenants.models import ConnectionSetup
 from tenants.services import scim_base_url
 from tenants.setup import setup_instructions
@@ -43,12 +45,12 @@ STEPS: tuple[WizardStep, ...] = (
     WizardStep(Step.INSTRUCTIONS, "Set up the app", "portal:wizard-instructions"),
     WizardStep(Step.CREDENTIALS, "Credentials", "portal:wizard-credentials"),
     WizardStep(Step.LIVE_CHECK, "Live check", "portal:wizard-live"),
-    WizardStep(Step.MAPPING, "Attributes", ""),
-    WizardStep(Step.ROLES, "Roles", ""),
-    WizardStep(Step.VERIFY, "Test user", ""),
-    WizardStep(Step.DONE, "Done", ""),
+    WizardStep(Step.MAPPING, "Attributes", "portal:wizard-mapping"),
+    WizardStep(Step.ROLES, "Roles", "portal:wizard-roles"),
+    WizardStep(Step.VERIFY, "Test user", "portal:wizard-verify"),
+    WizardStep(Step.DONE, "Done", "portal:wizard-done"),
 )
-LAST_BUILT = Step.LIVE_CHECK
+LAST_BUILT = Step.DONE
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ class ChooseIdpView(WizardView):
                 fields = (("idp", target.key), ("confirm", "yes"))
                 return self._page(request, setup, selected=idp, confirm_change=target, confirm_fields=fields)
             else:
-                wizard.change_idp(setup=setup, idp=idp)
+                wizard.change_idp(setup=setup, idp=idp, audit_actor=self.audit_actor())
         except WizardError as exc:
             return self._page(request, setup, status=400, selected=idp, error=exc.message)
         return redirect("portal:wizard-instructions", setup.connection_id)
@@ -196,7 +198,7 @@ def _credentials_context(setup: ConnectionSetup, profile: IdpProfile) -> dict[st
         "url_label": url_label,
         "token_label": token_label,
         "tokens": wizard.active_tokens(setup.connection),
-        "overlaps": [("0", "Stop it now"), ("1h", "For 1 hour"), ("24h", "For 24 hours"), ("7d", "For 7 days")],
+        "overlaps": OVERLAP_CHOICES,
     }
 
 

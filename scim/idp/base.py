@@ -183,6 +183,13 @@ class IdpProfile:
         if stray:
             raise TypeError(f"{self.key}: expected_quirks must be Quirk members, got {stray!r}")
 
+    @property
+    def cadence(self) -> str:
+        """The expected cadence in words, for the connection health panel."""
+        if self.sync_cycle_minutes:
+            return f"{self.name} runs a provisioning cycle about every {self.sync_cycle_minutes} minutes."
+        return f"{self.name} sends changes as they happen, so quiet hours are normal when nothing changes."
+
     def scim_base_url_for_idp(self, scim_base_url: str) -> str:
         """The SCIM base URL as this IdP should be given it (Entra: with its RFC-PATCH flag)."""
         if self.url_suffix and self.url_suffix not in scim_base_url:

@@ -107,3 +107,14 @@ def test_map_user_reads_primary_values_and_bounds_lengths():
     fields = map_user(resource, COMMON_MAPPING)
     assert fields["email"] == "work@x.test"
     assert len(fields["title"]) == 255
+
+
+def test_a_new_custom_field_that_stays_empty_changes_nobody_in_the_preview(acme) -> None:
+    from directory.attribute_mappings import preview_attribute_mapping
+    from tests.support.directory import make_user
+
+    make_user("ada@acme.test")
+    preview = preview_attribute_mapping(
+        idp="generic", mapping={"custom.division": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division"}
+    )
+    assert preview.changes and preview.users_changing == 0

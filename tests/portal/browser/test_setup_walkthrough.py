@@ -1,5 +1,8 @@
 """End to end in Debian's Chromium: setup link -> account -> TOTP -> wizard steps 1-4 with real SCIM
-requests sent mid-test -> the live panel updates by itself; admins, sign-out, sign-in, link errors.
+requests sent mid-test -> the live panel updates by itself -> attribute mapping with its preview and a
+re-mapping job -> groups to roles with the seat preview -> the test-user checklist ticking as real
+requests are applied by the worker -> the summary -> every workspace page; admins, sign-out, sign-in,
+link errors; and the workspace empty and with more than 10,000 people.
 
 Every step saves a 1280x800 screenshot to docs/screenshots/ (the README walkthrough shows them).
 Elements are found by role and label, as a person (or a screen reader) finds them.
@@ -12,14 +15,19 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from playwright.sync_api import Page, expect
 
+from directory.change import ChangeContext
+from directory.models import DirectoryUser
+from directory.users import create_user
+from outbox.append import Actor
 from outbox.models import Event
 from tenants.models import ConnectionSetup, SetupLink
 from tenants.services import issue_setup_link
-from tests.portal.support import PASSWORD, totp_now
+from tests.portal.support import PASSWORD, make_admin, totp_now
 from tests.provisioning.infra import wait_for
 from tests.support.actors import TEST_ACTOR
 from tests.support.tenants import ensure_tenant
@@ -33,6 +41,179 @@ LIVE_TIMEOUT_MS = 15_000  # the panel polls every 2 s; a few polls at most
 def _scim(base_url: str, token: str, method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
     headers = {"Authorization": f"Bearer {token}", "User-Agent": OKTA_UA, "Content-Type": "application/scim+json"}
     return httpx.request(method, base_url + path, headers=headers, timeout=10, **kwargs)
+
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+NORTHWIND = "urn:ietf:params:scim:schemas:extension:northwind:2.0:User"
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def _patch(base_url: str, token: str, path: str, *operations: dict) -> None:  # type: ignore[type-arg]
+    response = _scim(base_url, token, "PATCH", path, json={"schemas": [PATCH], "Operations": list(operations)})
+    assert response.status_code in (200, 204), response.text
+
+
+def _person(user_name: str, given: str, family: str, **extra: object) -> dict:  # type: ignore[type-arg]
+    return {
+        "schemas": [CORE, ENTERPRISE],
+        "userName": user_name,
+        "name": {"givenName": given, "familyName": family},
+        "emails": [{"value": user_name, "type": "work", "primary": True}],
+        "active": True,
+        **extra,
+    }
+
+
+def _steps_5_to_8_and_the_workspace(page: Page, live_server, base_url: str, token: str, jane: str, tenant, shots) -> None:  # type: ignore[no-untyped-def]
+    # Two more people; Sam's profile has a division and a badge number in Northwind's own extension.
+    sam = _scim(base_url, token, "POST", "/Users", json=_person(
+        "sam.lee@northwind.example", "Sam", "Lee", title="Site reliability engineer",
+        **{ENTERPRISE: {"department": "Engineering", "division": "Platform", "employeeNumber": "1042",
+                        "manager": {"value": jane}},
+           NORTHWIND: {"badgeNumber": "NW-0042"}},
+    )).json()["id"]
+    assert _scim(base_url, token, "POST", "/Users", json=_person(
+        "li.wei@northwind.example", "Li", "Wei", title="Account executive", **{ENTERPRISE: {"department": "Sales"}},
+    )).status_code == 201
+
+    # -- step 5: attributes, with the paths Okta sent first and a live preview of the last users
+    page.get_by_role("link", name="Next: map attributes").click()
+    expect(page.get_by_role("heading", name="Map attributes")).to_be_visible()
+    expect(page.get_by_role("heading", name="Preview")).to_be_visible()
+    shots("22-wizard-attributes")
+    page.get_by_label("Field name").fill("Division")
+    page.get_by_label("Filled from", exact=True).select_option(label="division (enterprise)")
+    page.get_by_role("button", name="Add field").click()
+    expect(page.get_by_text("Division added")).to_be_visible()
+    page.get_by_label("Cost center").select_option(label="employeeNumber (enterprise)")
+    preview = page.locator("#mapping-preview")
+    expect(preview.get_by_text("Platform", exact=True)).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    expect(preview.get_by_text("2 changes").first).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    preview.evaluate("e => e.scrollIntoView({block: 'start'})")
+    shots("23-wizard-attributes-preview")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page.get_by_role("progressbar", name="Re-mapping existing users: progress")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Mapping saved: \d+ users? changed"))).to_be_visible(timeout=30_000)
+    shots("24-wizard-attributes-saved")
+    with schema_context(tenant.schema_name):
+        assert DirectoryUser.objects.get(pk=sam).extra_fields["custom.division"] == "Platform"
+
+    # -- step 6: groups pushed while the page is open appear by themselves; the seat preview follows
+    page.get_by_role("link", name="Next: map roles").click()
+    expect(page.get_by_role("heading", name="Map groups to roles")).to_be_visible()
+    expect(page.get_by_text("No groups yet")).to_be_visible()
+    shots("25-wizard-roles-waiting")
+    for name, members in (("Engineering", [jane, sam]), ("Admins", [sam])):
+        response = _scim(base_url, token, "POST", "/Groups", json={
+            "schemas": [GROUP], "displayName": name, "members": [{"value": m} for m in members],
+        })
+        assert response.status_code == 201
+    expect(page.get_by_label("Engineering")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    page.get_by_label("Engineering").select_option(label="Editor")
+    page.get_by_label("Admins").select_option(label="Admin")
+    page.get_by_label("Everyone in no mapped group").select_option(label="Viewer")
+    expect(page.get_by_text(
+        "With these mappings: 1 admin and 1 editor billed, 1 viewer free; +2 billed seats compared with now."
+    )).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    shots("26-wizard-roles-seat-preview")
+    page.get_by_role("button", name="Save and continue").click()
+
+    # -- step 7: the checklist follows Jane as Okta's requests arrive and the worker applies them
+    expect(page.get_by_role("heading", name="Verify with a test user")).to_be_visible()
+    expect(page.get_by_text("Following Jane Doe")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    # Created, and already in a group: Engineering was pushed with her in it.
+    expect(page.get_by_text("2 of 6 done")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    shots("27-wizard-verify-started")
+    _patch(base_url, token, f"/Users/{jane}", {"op": "replace", "path": "title", "value": "Engineering manager"})
+    testers = _scim(base_url, token, "POST", "/Groups", json={
+        "schemas": [GROUP], "displayName": "Verification testers", "members": [{"value": jane}],
+    }).json()["id"]
+    _patch(base_url, token, f"/Groups/{testers}", {"op": "remove", "path": f'members[value eq "{jane}"]'})
+    _patch(base_url, token, f"/Users/{jane}", {"op": "replace", "path": "active", "value": False})
+    expect(page.get_by_text(re.compile(r"Access removed \d+\.\d s after the request"))).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("5 of 6 done")).to_be_visible(timeout=30_000)
+    shots("28-wizard-verify-progress")
+    _patch(base_url, token, f"/Users/{jane}", {"op": "replace", "path": "active", "value": True})
+    expect(page.get_by_role("heading", name="Verified: the whole life cycle works")).to_be_visible(timeout=30_000)
+    shots("29-wizard-verify-done")
+
+    # -- step 8: the summary; the setup link is completed
+    page.get_by_role("button", name="Next: summary").click()
+    expect(page.get_by_role("heading", name="Okta is set up")).to_be_visible()
+    shots("30-wizard-done")
+    assert SetupLink.objects.get(tenant=tenant, used_at__isnull=False).status == SetupLink.Status.COMPLETED
+
+    # -- the workspace
+    page.get_by_role("link", name="Go to the overview").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    expect(page.get_by_role("heading", name="Connection health")).to_be_visible()
+    shots("12-overview")
+    main = page.get_by_role("navigation", name="Main")
+
+    main.get_by_role("link", name="Connections").click()
+    expect(page.get_by_role("heading", name="Connections")).to_be_visible()
+    shots("31-connections")
+    page.get_by_role("link", name="Okta", exact=True).click()
+    expect(page.get_by_role("heading", name="Tokens")).to_be_visible()
+    shots("32-connection-detail")
+    page.get_by_label("Keep the current token working").select_option(label="For 1 hour")
+    page.get_by_role("button", name="Rotate: generate a new token").click()
+    expect(page.get_by_role("textbox", name="Your new token", exact=True)).to_be_visible()
+    expect(page.get_by_text("2 working tokens")).to_be_visible()
+    shots("33-connection-token-rotated")
+    page.get_by_role("link", name="Delete…").click()
+    expect(page.get_by_role("heading", name="Delete Okta?")).to_be_visible()
+    page.get_by_role("radio", name=re.compile("^Keep them as they are")).check()
+    shots("34-connection-delete")
+    page.get_by_role("link", name="Cancel").click()
+
+    main.get_by_role("link", name="Directory").click()
+    expect(page.get_by_text("3 people")).to_be_visible()
+    shots("35-directory-people")
+    page.get_by_label("Role").select_option(label="Editor")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("1 person matches")).to_be_visible()
+    shots("36-directory-filtered")
+    page.get_by_role("navigation", name="Directory").get_by_role("link", name="Groups").click()
+    expect(page.get_by_role("link", name="Engineering")).to_be_visible()
+    shots("37-directory-groups")
+    page.get_by_role("navigation", name="Directory").get_by_role("link", name="People").click()
+    page.get_by_role("link", name="Sam Lee").click()
+    expect(page.get_by_role("heading", name="Lifecycle")).to_be_visible()
+    expect(page.get_by_text("From Admins")).to_be_visible()
+    shots("38-directory-user")
+
+    main.get_by_role("link", name="Mappings").click()
+    expect(page.get_by_role("heading", name="Mappings")).to_be_visible()
+    shots("39-mappings-attributes")
+    page.get_by_role("navigation", name="Mappings").get_by_role("link", name="Roles").click()
+    expect(page.get_by_role("heading", name="Seat preview")).to_be_visible()
+    shots("40-mappings-roles")
+
+    main.get_by_role("link", name="Activity").click()
+    expect(page.get_by_role("heading", name="Activity")).to_be_visible()
+    shots("41-activity-requests")
+    page.get_by_role("link", name=re.compile(r"\d+ \w+, \d\d:\d\d:\d\d")).first.click()
+    expect(page.get_by_role("heading", name="Events it produced")).to_be_visible()
+    shots("42-activity-request")
+    page.get_by_role("link", name="Activity", exact=True).first.click()
+    page.get_by_role("navigation", name="Activity").get_by_role("link", name="Admin changes").click()
+    expect(page.get_by_text("Changed the attribute mapping")).to_be_visible()
+    page.get_by_text("Export to CSV").click()
+    page.get_by_role("button", name="Start export").click()
+    expect(page.get_by_role("link", name="Download the CSV file")).to_be_visible(timeout=30_000)
+    shots("43-activity-audit-export")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download the CSV file").click()
+    exported = download_info.value.path().read_text()
+    assert "attribute_mapping.changed" in exported and token not in exported
+
+    page.get_by_role("link", name=re.compile("^Notifications")).click()
+    expect(page.get_by_role("heading", name="Notifications", exact=True)).to_be_visible()
+    shots("44-notifications")
 
 
 def test_an_it_admin_goes_from_the_setup_link_to_a_live_okta_connection(page: Page, live_server, worker, shots) -> None:  # type: ignore[no-untyped-def]
@@ -142,11 +323,8 @@ def test_an_it_admin_goes_from_the_setup_link_to_a_live_okta_connection(page: Pa
     setup = ConnectionSetup.objects.get()
     assert setup.connection_test_at and setup.first_user_at
 
-    # -- the overview and the admins page
-    page.get_by_role("link", name="Go to the overview").click()
-    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    expect(page.get_by_text("Receiving users")).to_be_visible()
-    shots("12-overview")
+    jane = created.json()["id"]
+    _steps_5_to_8_and_the_workspace(page, live_server, base_url, token, jane, tenant, shots)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Admins").click()
     page.get_by_label("Email of the new admin").fill("sam@northwind.example")
     page.get_by_role("button", name="Create invite link").click()
@@ -199,3 +377,54 @@ def test_an_it_admin_goes_from_the_setup_link_to_a_live_okta_connection(page: Pa
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_text("Operator accounts only")).to_be_visible()
     shots("21-console-sign-in")
+
+
+SCALE = 10_050  # more than the directory's count cap (10,000): the list must say so and page on
+
+
+def _sign_in(page: Page, live_server, email: str, device) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live_server.url}/portal/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Authentication code").fill(totp_now(device, steps_ahead=1))  # enrolment used the current one
+    page.get_by_role("button", name="Verify").click()
+
+
+def test_the_workspace_reads_well_empty_and_with_more_than_ten_thousand_people(page: Page, live_server, shots) -> None:  # type: ignore[no-untyped-def]
+    tenant = ensure_tenant("contoso", "Contoso")
+    admin = make_admin(tenant, "kim@contoso.example")
+    _sign_in(page, live_server, admin.email, admin.device)
+    expect(page.get_by_role("heading", name="Which identity provider do you use?")).to_be_visible()
+
+    page.goto(f"{live_server.url}/portal/directory")
+    expect(page.get_by_text("No one here yet")).to_be_visible()
+    shots("45-directory-empty")
+    page.goto(f"{live_server.url}/portal/activity")
+    expect(page.get_by_text("No requests yet")).to_be_visible()
+    shots("46-activity-empty")
+
+    # Created through the directory service, as a SCIM POST would (one transaction, to keep it quick).
+    ctx = ChangeContext(actor=Actor(kind="scim", id="bulk-seed"), idp="okta")
+    with schema_context(tenant.schema_name), transaction.atomic():
+        for n in range(SCALE):
+            create_user(
+                resource={
+                    "userName": f"person{n:05d}@contoso.example",
+                    "name": {"givenName": "Person", "familyName": f"{n:05d}"},
+                    "displayName": f"Person {n:05d}",
+                    "emails": [{"value": f"person{n:05d}@contoso.example", "type": "work", "primary": True}],
+                    "title": "Analyst",
+                    ENTERPRISE: {"department": ("Finance", "Sales", "Engineering")[n % 3]},
+                },
+                ctx=ctx,
+            )
+    page.goto(f"{live_server.url}/portal/directory")
+    expect(page.get_by_text("More than 10,000 people")).to_be_visible()
+    expect(page.get_by_role("link", name="Person 10049")).to_be_visible()  # newest first
+    shots("47-directory-10000-people")
+    page.get_by_role("link", name="Next page").click()
+    expect(page.get_by_role("link", name="Person 09999")).to_be_visible()
+    page.get_by_label("Search").fill("person0004")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("10 people match")).to_be_visible()
