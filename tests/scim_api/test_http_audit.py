@@ -82,3 +82,38 @@ def test_write_and_its_log_row_commit_together_and_a_failed_write_is_still_logge
     assert duplicate.status == 409
     rows = list(RequestLog.objects.order_by("id").values_list("method", "status", "resource_id"))
     assert rows == [("POST", 201, created["id"]), ("POST", 409, "")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reads_log_row_commits_asynchronously_and_the_session_keeps_synchronous_commits():
+    """Outside a test's own transaction, as in production: the read's row is its own transaction."""
+    from django.db import connection
+
+    from tests.support.queries import count_queries
+    from tests.support.scim_client import ScimClient
+    from tests.support.tenants import ensure_tenant
+
+    client = ScimClient.for_tenant(ensure_tenant("asynclog", "Async Log Inc"))
+    created = client.create_user("sync@acme.test")
+    with count_queries() as queries:
+        assert client.get("/Users?count=1").status == 200
+    (log_insert,) = queries.touching("scim_requestlog")
+    assert "set_config('synchronous_commit', 'off', true)" in log_insert
+    (write_insert,) = [s for s in created_statements(client) if "scim_requestlog" in s]
+    assert "synchronous_commit" not in write_insert  # a write's row commits with the write, synchronously
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    with client.in_tenant():
+        assert list(RequestLog.objects.order_by("id").values_list("method", "status")) == [
+            ("POST", 201), ("GET", 200), ("POST", 201)
+        ]
+    assert created.status == 201
+
+
+def created_statements(client) -> list[str]:  # type: ignore[no-untyped-def]
+    from tests.support.queries import count_queries
+
+    with count_queries() as queries:
+        assert client.create_user("second@acme.test").status == 201
+    return queries.statements
