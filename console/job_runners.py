@@ -273,7 +273,7 @@ def rebuild_rollup(step: JobStep) -> StepOutcome:
 def outbox_actor(actor: AuditActor) -> Actor:
     """The pipeline's actor for changes a job makes on someone's behalf."""
     kind = {"operator": "operator", "tenant_admin": "portal"}.get(actor.kind, "system")
-    return Actor(kind=kind, id=actor.id or actor.kind)  # type: ignore[arg-type]
+    return Actor(kind=kind, id=actor.id or actor.kind, request_id=actor.request_id, source_ip=actor.source_ip)  # type: ignore[arg-type]
 
 
 def _validate_remap(params: dict[str, Any], tenant: Tenant | None) -> dict[str, Any]:

@@ -26,7 +26,9 @@ def audit_admin_change(
         return
     tenant_id = Tenant.objects.filter(schema_name=current_schema()).values_list("pk", flat=True).first()
     record_audit(
-        actor=AuditActor(kind=kind, id=actor.id, request_id=actor.request_id),  # type: ignore[arg-type]
+        actor=AuditActor(  # type: ignore[arg-type]
+            kind=kind, id=actor.id, label=actor.id, source_ip=actor.source_ip, request_id=actor.request_id
+        ),
         type=event,
         tenant=tenant_id,
         target_type=target_type,

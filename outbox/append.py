@@ -56,6 +56,7 @@ class Actor:
     id: str
     request_id: str = ""
     requested_at: datetime | None = None
+    source_ip: str | None = None  # a person's address, for the audit log (not part of events)
 
     @property
     def label(self) -> str:

@@ -112,7 +112,12 @@ class TenantPortalView(AudienceView):
     def actor(self) -> Actor:
         """Who directory changes made from this request are attributed to (events, grants, audit)."""
         user = signed_in_user(self.request)
-        return Actor(kind="portal", id=user.username, request_id=getattr(self.request, "request_id", ""))
+        return Actor(
+            kind="portal",
+            id=user.username,
+            request_id=getattr(self.request, "request_id", ""),
+            source_ip=self.request.META.get("REMOTE_ADDR"),
+        )
 
 
 class Permission(StrEnum):

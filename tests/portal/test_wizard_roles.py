@@ -11,7 +11,7 @@ import pytest
 from directory.models import GroupRoleMapping, Role, RoleGrant
 from outbox.models import Event
 from tenants.context import tenant_schema
-from tenants.models import Tenant
+from tenants.models import AuditEvent, Tenant
 from tests.portal.flows import HTMX, connect, through_mapping, user_body
 from tests.portal.support import password_only_client, verified_client
 from tests.support.queries import count_queries
@@ -88,6 +88,8 @@ def test_saving_maps_the_groups_and_the_pipeline_grants_the_roles(client_a, at_r
         assert grants["staff0.x@alpha.example"] == f"group:{staff}"
         assert grants["jane.doe@alpha.example"] == "default"
         assert Event.objects.filter(type="role.mapping_changed").count() == 2
+    audited = AuditEvent.objects.filter(tenant_id=at_roles.tenant.pk, type="role_mapping.changed").get()
+    assert (audited.actor_kind, audited.source_ip) == ("tenant_admin", "127.0.0.1")  # who, and from where
 
 
 def test_taking_roles_from_many_people_needs_the_typed_number(client_a, at_roles) -> None:  # type: ignore[no-untyped-def]
