@@ -26,8 +26,12 @@ def audit_admin_change(
         return
     tenant_id = Tenant.objects.filter(schema_name=current_schema()).values_list("pk", flat=True).first()
     record_audit(
-        actor=AuditActor(  # type: ignore[arg-type]
-            kind=kind, id=actor.id, label=actor.id, source_ip=actor.source_ip, request_id=actor.request_id
+        actor=AuditActor(
+            kind=kind,  # type: ignore[arg-type]
+            id=actor.id,
+            label=actor.id,
+            source_ip=actor.source_ip,
+            request_id=actor.request_id,
         ),
         type=event,
         tenant=tenant_id,
