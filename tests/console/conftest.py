@@ -6,6 +6,7 @@ import pytest
 
 from directory import attribute_mappings
 from observability import activity
+from tenants.models import Operator
 
 
 @pytest.fixture(autouse=True)
@@ -34,3 +35,17 @@ def _forget_cached_mappings():  # type: ignore[no-untyped-def]
     """Mappings are cached per process and schema name; a rolled-back test must not leave one behind."""
     yield
     attribute_mappings._cache.clear()
+
+
+@pytest.fixture
+def support_operator(db):  # type: ignore[no-untyped-def]
+    from tests.console.pages_support import make_operator
+
+    return make_operator(Operator.Role.SUPPORT)
+
+
+@pytest.fixture
+def admin_operator(db):  # type: ignore[no-untyped-def]
+    from tests.console.pages_support import make_operator
+
+    return make_operator(Operator.Role.ADMIN)
