@@ -7,6 +7,12 @@ the medians and the group-size p99 experiment; writes
 bench/results/scim_load.json. See bench/README.md.
 
     python bench/scim_load.py [--users N] [--quick] [--rounds R] [--only peer|rollcall] [--concurrency 8]
+                              [--web-only]
+
+By default Rollcall runs as `make run` deploys it: web server, Celery worker and beat, so the side
+effects of every change (welcome email, role recompute) are handled on the same cores while the
+load runs; the summary reports the worker's CPU seconds per 1,000 events. `--web-only` runs the web
+server alone (events accumulate in the outbox), as earlier versions of this benchmark did.
 """
 
 from __future__ import annotations
@@ -43,12 +49,13 @@ from scimload.report import (
     comparison,
     print_flags,
     print_notes,
+    print_pipeline,
     print_scaling,
     print_table,
     write_json,
 )
 from scimload.scenarios import SCENARIOS, BenchConfig, RunState, clean_up, group_scaling, warm_up
-from scimload.targets import PeerTarget, RollcallTarget, Target
+from scimload.targets import PeerTarget, PipelineSample, RollcallTarget, Target
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -65,6 +72,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 3, --quick 2)")
     parser.add_argument("--only", choices=("peer", "rollcall"), help="run one app only")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument("--web-only", action="store_true", help="run Rollcall without its worker and beat")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "scim_load.json")
     args = parser.parse_args(argv)
     if args.users is not None and not 1 <= args.users <= 100_000:
@@ -123,6 +131,9 @@ def run_rounds(targets: list[Target], reports: dict[str, TargetReport], cfg: Ben
     Pairing the apps per scenario and swapping who goes first every round keeps a slow stretch of
     the machine (other load, autovacuum) from landing on one side only. Each pass has its own names.
     """
+    pipelines = {t.name: t for t in targets if isinstance(t, RollcallTarget) and t.with_pipeline}
+    first = {name: t.wait_for_pipeline() for name, t in pipelines.items()}  # seeding's events handled first
+    max_backlog = dict.fromkeys(pipelines, 0)
     for number in range(1, cfg.rounds + 1):
         order = targets if number % 2 else list(reversed(targets))
         print(
@@ -145,12 +156,37 @@ def run_rounds(targets: list[Target], reports: dict[str, TargetReport], cfg: Ben
                     report.duration_s += time.perf_counter() - started
                 report.scenarios.setdefault(result.name, []).append(result)
                 _progress(target.name, number, result)
+                if target.name in pipelines:
+                    sample = pipelines[target.name].pipeline_sample()
+                    if sample is not None:
+                        max_backlog[target.name] = max(max_backlog[target.name], sample.pending)
         for target in order:
             if not reports[target.name].failure:
                 try:
                     clean_up(target, cfg, states[target.name])
                 except (BenchError, httpx.HTTPError) as exc:
                     _fail(reports[target.name], exc)
+    for name, target in pipelines.items():
+        start = first[name]
+        if start is not None and not reports[name].failure:
+            reports[name].pipeline = pipeline_figures(target, start, max_backlog[name])
+
+
+def pipeline_figures(target: RollcallTarget, start: PipelineSample, max_backlog: int) -> dict[str, float]:
+    """The worker's CPU per 1,000 events over the rounds, once it has handled every event they made."""
+    load_ended = time.perf_counter()
+    end = target.wait_for_pipeline()
+    assert end is not None
+    events = end.last_seq - start.last_seq
+    cpu = end.cpu_seconds - start.cpu_seconds
+    return {
+        "events": events,
+        "cpu_seconds": round(cpu, 2),
+        "cpu_seconds_per_1000_events": round(1000 * cpu / events, 3) if events else 0.0,
+        "max_backlog": max_backlog,
+        "drain_seconds": round(time.perf_counter() - load_ended, 1),
+        "pending_at_end": end.pending,
+    }
 
 
 def run_scaling(target: Target, report: TargetReport, cfg: BenchConfig) -> None:
@@ -185,7 +221,9 @@ def run_all(targets: list[Target], cfg: BenchConfig) -> dict[str, TargetReport]:
     return reports
 
 
-def select_targets(only: str | None, postgres: Postgres) -> tuple[list[Target], dict[str, str]]:
+def select_targets(
+    only: str | None, postgres: Postgres, *, with_pipeline: bool = True
+) -> tuple[list[Target], dict[str, str]]:
     """The apps to run (peer first), and the ones skipped with the reason."""
     targets: list[Target] = []
     skipped: dict[str, str] = {}
@@ -199,7 +237,7 @@ def select_targets(only: str | None, postgres: Postgres) -> tuple[list[Target], 
             skipped["rollcall"] = reason
             print(f"!! skipping Rollcall: {reason}")
         else:
-            targets.append(RollcallTarget(postgres, redis))
+            targets.append(RollcallTarget(postgres, redis, with_pipeline=with_pipeline))
     return targets, skipped
 
 
@@ -216,6 +254,7 @@ def print_summary(cfg: BenchConfig, reports: list[TargetReport], rows: list[dict
     )
     print_table(rows)
     print_scaling(reports)
+    print_pipeline(reports)
     print_notes(reports)
     print_flags(reports)
 
@@ -231,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     version = postgres.version()
     print(f"PostgreSQL {version} at {server}; {os.cpu_count()} CPUs; client threads: {cfg.concurrency}")
 
-    targets, skipped = select_targets(args.only, postgres)
+    targets, skipped = select_targets(args.only, postgres, with_pipeline=not args.web_only)
     reports = run_all(targets, cfg)
     rows = comparison(reports.get("peer"), reports.get("rollcall"))
     print_summary(cfg, list(reports.values()), rows)

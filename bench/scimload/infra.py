@@ -196,6 +196,10 @@ class AppServer:
             time.sleep(0.25)
         raise BenchError(f"{self.name}: {url} not ready after {timeout:.0f} s ({last}); see {self.log_path}")
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def stop(self, timeout: float = 30.0) -> None:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
@@ -206,3 +210,79 @@ class AppServer:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)  # the session the server leads, i.e. only its processes
             proc.wait(10)
+
+
+@dataclass
+class BackgroundProcess:
+    """A long-running child (the Celery worker or beat, as `python -m config.processes NAME` runs it)."""
+
+    name: str
+    env: dict[str, str]
+    log_path: Path = field(init=False)
+    _proc: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self.log_path = LOG_DIR / f"rollcall-{self.name}.log"
+
+    def start(self) -> None:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self._proc = subprocess.Popen(
+                [PYTHON, "-m", "config.processes", self.name],
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def check_running(self) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            raise BenchError(f"the {self.name} exited; see {self.log_path}")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the process and its live children (the prefork pool)."""
+        return process_tree_cpu_seconds(self._proc.pid) if self._proc is not None else 0.0
+
+    def stop(self, timeout: float = 30.0) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)  # warm shutdown: running tasks finish
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def _stat_fields(pid: str) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) ": state, ppid, ...
+
+
+def process_tree_cpu_seconds(root_pid: int) -> float:
+    """User + system CPU seconds of `root_pid` and every live descendant, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(entry.name)
+        if fields is None:
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        # utime, stime, and cutime, cstime: children that already exited and were reaped (a replaced pool
+        # process) count towards their parent, and are no longer in the tree, so nothing counts twice.
+        ticks[pid] = sum(int(value) for value in fields[11:15])
+    total, pending = 0, [root_pid]
+    while pending:
+        pid = pending.pop()
+        total += ticks.get(pid, 0)
+        pending.extend(children.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")

@@ -35,6 +35,7 @@ class TargetReport:
     failure: str | None = None
     server_argv: list[str] = field(default_factory=list)
     duration_s: float = 0.0
+    pipeline: dict[str, float] | None = None  # the worker's CPU per 1000 events (Rollcall with its pipeline)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +46,7 @@ class TargetReport:
             "duration_s": round(self.duration_s, 1),
             "scenarios": {name: [r.to_json() for r in rounds] for name, rounds in self.scenarios.items()},
             "group_scaling": self.scaling.to_json() if self.scaling else None,
+            "pipeline": self.pipeline,
         }
 
 
@@ -220,6 +222,18 @@ def print_flags(reports: list[TargetReport]) -> None:
                     f"!! {report.label} {result.name} round {number}: "
                     f"{result.error_count}/{result.requests} requests failed ({kinds})"
                 )
+
+
+def print_pipeline(reports: list[TargetReport]) -> None:
+    for report in reports:
+        figures = report.pipeline
+        if not figures:
+            continue
+        print(
+            f"\n{report.label}: worker + beat used {figures['cpu_seconds']:.1f} CPU s for {int(figures['events'])} events"
+            f" = {figures['cpu_seconds_per_1000_events']:.2f} CPU s per 1,000 events; largest backlog at the end of"
+            f" a scenario {int(figures['max_backlog'])} events, drained {figures['drain_seconds']:.1f} s after the last"
+        )
 
 
 def print_notes(reports: list[TargetReport]) -> None:

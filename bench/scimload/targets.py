@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import psycopg
 
 from scimload.infra import (
     PYTHON,
+    RESULTS_DIR,
     ROOT,
     AppServer,
+    BackgroundProcess,
     BenchError,
     Postgres,
     Redis,
@@ -26,6 +31,7 @@ from scimload.payloads import BULK_REQUEST, group_payload, member_patch, user_pa
 
 PEER_DATABASE = "rollcall_bench_peer"
 ROLLCALL_DATABASE = "rollcall_bench_rollcall"
+BENCH_SCHEMA = "t_bench"  # tenants.services.schema_name_for("bench")
 SEED_BATCH = 500  # Bulk operations per request when seeding over HTTP
 SEED_MEMBERS_PER_PATCH = 100
 SEED_CONCURRENCY = 8
@@ -120,25 +126,50 @@ class PeerTarget(Target):
         return str(self._seed({"action": "group", "name": name, "members": members})["id"])
 
 
+@dataclass(frozen=True)
+class PipelineSample:
+    """The worker and beat's CPU seconds and the tenant's outbox at one moment."""
+
+    cpu_seconds: float
+    last_seq: int
+    pending: int
+
+
 class RollcallTarget(Target):
-    """Rollcall itself (config.wsgi), one tenant and one generic-IdP connection in a fresh database."""
+    """Rollcall itself (config.wsgi), one tenant and one generic-IdP connection in a fresh database.
+
+    With `with_pipeline` (the default) the Celery worker and beat run beside the web server as
+    `make run` starts them (`python -m config.processes worker|beat`, same pool and settings), so
+    each create's side effects (welcome email, role recompute) share the machine with the requests.
+    """
 
     name = "rollcall"
     label = "Rollcall"
     seeding = "SCIM POST /Bulk (500 users a request) and membership PATCHes of 100"
 
-    def __init__(self, postgres: Postgres, redis: Redis) -> None:
+    def __init__(self, postgres: Postgres, redis: Redis, *, with_pipeline: bool = True) -> None:
         super().__init__()
         self.postgres = postgres
         self.redis = redis
+        self.with_pipeline = with_pipeline
+        self.database_url = ""
+        self._pipeline: list[BackgroundProcess] = []
+        if not with_pipeline:
+            self.label = "Rollcall (web only)"
 
     def start(self) -> None:
         port = free_port()
+        self.database_url = self.postgres.recreate(ROLLCALL_DATABASE)
         env = child_env(
-            DATABASE_URL=self.postgres.recreate(ROLLCALL_DATABASE),
+            DATABASE_URL=self.database_url,
             REDIS_URL=self.redis.url,
             DJANGO_SETTINGS_MODULE="config.settings",
             ROLLCALL_DEBUG="0",
+            ROLLCALL_DATA_DIR=str(RESULTS_DIR / "rollcall-data"),
+            # The flood limits stay on (their cost is measured) but above what the load generator offers:
+            # 8 threads at full speed exceed the default 1,000 requests per 10 s per connection.
+            ROLLCALL_SCIM_RATE_PER_CONNECTION="10000000",
+            ROLLCALL_SCIM_RATE_PER_IP="10000000",
             PORT=str(port),
             ROLLCALL_PUBLIC_URL=f"http://127.0.0.1:{port}",
         )
@@ -165,7 +196,40 @@ class RollcallTarget(Target):
             )
         )
         base_url = rebind(created["scim_base_url"], port).rstrip("/") + "/"
+        if self.with_pipeline:
+            self._pipeline = [BackgroundProcess("worker", env), BackgroundProcess("beat", env)]
+            for process in self._pipeline:
+                process.start()
         self._serve("config.wsgi:application", port, env, Endpoint(base_url, created["token"]))
+
+    def stop(self) -> None:
+        super().stop()
+        for process in self._pipeline:
+            process.stop()
+        self._pipeline = []
+
+    def pipeline_sample(self) -> PipelineSample | None:
+        """Worker + beat CPU so far and the bench tenant's outbox (None without the pipeline)."""
+        if not self._pipeline:
+            return None
+        for process in self._pipeline:
+            process.check_running()
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            row = conn.execute(
+                f"SELECT coalesce(max(seq), 0), count(*) FILTER (WHERE handled_at IS NULL)"
+                f" FROM {BENCH_SCHEMA}.outbox_event"
+            ).fetchone()
+        assert row is not None
+        return PipelineSample(sum(p.cpu_seconds() for p in self._pipeline), int(row[0]), int(row[1]))
+
+    def wait_for_pipeline(self, timeout: float = 300.0) -> PipelineSample | None:
+        """Poll until the worker has handled every event (bounded); the last sample."""
+        deadline = time.monotonic() + timeout
+        sample = self.pipeline_sample()
+        while sample is not None and sample.pending and time.monotonic() < deadline:
+            time.sleep(0.5)
+            sample = self.pipeline_sample()
+        return sample
 
     def seed_users(self, prefix: str, count: int) -> list[str]:
         try:
