@@ -1,0 +1,82 @@
+"""Which tenant schemas still need this release's migrations, read from each schema's own records.
+
+`migrate_schemas` visits every schema and builds Django's migration state for each, which costs
+about a second a schema whatever there is to apply (django-tenants issue #719: 12 minutes for 900
+tenants). A schema whose `django_migrations` already holds every tenant-app migration of this
+release has nothing to apply, and that takes one indexed probe to see. The probes run many schemas
+per statement, so checking 10,000 schemas is a few dozen round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from psycopg import sql
+
+PROBE_BATCH = 500  # schemas per probing statement
+
+
+def tenant_app_labels() -> frozenset[str]:
+    return frozenset(config.label for config in apps.get_app_configs() if config.name in settings.TENANT_APPS)
+
+
+@lru_cache(maxsize=1)
+def release_migrations() -> tuple[str, ...]:
+    """Every tenant-app migration this code ships, as "app.name" (squashed originals left out)."""
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    labels = tenant_app_labels()
+    replaced = {key for migration in loader.disk_migrations.values() for key in migration.replaces}
+    return tuple(
+        sorted(f"{app}.{name}" for app, name in loader.disk_migrations if app in labels and (app, name) not in replaced)
+    )
+
+
+def _batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _existing(schemas: Sequence[str]) -> set[str]:
+    """The schemas that have a django_migrations table (a schema without one has everything to apply)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_schema FROM information_schema.tables"
+            " WHERE table_name = 'django_migrations' AND table_schema = ANY(%s)",
+            [list(schemas)],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def up_to_date(schemas: Iterable[str]) -> set[str]:
+    """The schemas among `schemas` whose records hold every migration of release_migrations()."""
+    wanted = list(release_migrations())
+    names = list(schemas)
+    current: set[str] = set()
+    for batch in _batches(names, PROBE_BATCH):
+        present = sorted(_existing(batch))
+        if not present:
+            continue
+        probes = sql.SQL(" UNION ALL ").join(
+            sql.SQL(
+                "SELECT {name}, count(*) FROM {table} WHERE (app || '.' || name) = ANY(%(wanted)s)"
+            ).format(name=sql.Literal(schema), table=sql.Identifier(schema, "django_migrations"))
+            for schema in present
+        )
+        connection.ensure_connection()
+        statement = probes.as_string(connection.connection)
+        with connection.cursor() as cursor:
+            cursor.execute(statement, {"wanted": wanted})
+            current.update(schema for schema, applied in cursor.fetchall() if applied == len(wanted))
+    return current
+
+
+def stale_schemas(schemas: Iterable[str]) -> list[str]:
+    """The schemas that still need migrating, in the order given."""
+    names = list(schemas)
+    current = up_to_date(names)
+    return [schema for schema in names if schema not in current]
