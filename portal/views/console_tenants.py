@@ -16,7 +16,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from console.setup_progress import SetupStage, setup_progress
-from console.tenant_list import TenantFilter, TenantListError, TenantPage, TenantSort, filter_counts, tenant_list
+from console.tenant_list import (
+    TenantFilter,
+    TenantListError,
+    TenantPage,
+    TenantSort,
+    filter_counts,
+    tenant_list,
+)
 from console.tokens_panel import connection_tokens
 from portal import console_charts as charts
 from portal.views.base import OperatorView, Permission

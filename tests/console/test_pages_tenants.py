@@ -9,7 +9,15 @@ from django.utils import timezone
 
 from tenants import services
 from tenants.audit import AuditEventType
-from tenants.models import AuditEvent, ScimToken, SetupLink, Tenant, TenantHealth, TenantHealthDay, TenantHealthHour
+from tenants.models import (
+    AuditEvent,
+    ScimToken,
+    SetupLink,
+    Tenant,
+    TenantHealth,
+    TenantHealthDay,
+    TenantHealthHour,
+)
 from tests.support.actors import TEST_ACTOR
 from tests.support.queries import count_queries
 
