@@ -157,10 +157,27 @@ def _y(value: float, maximum: float) -> float:
     return round((HEIGHT - BOTTOM) - plot * (value / maximum), 2)
 
 
+def tick_count(maximum: float) -> int:
+    """How many intervals split a nice maximum into round steps (10 -> 5 x 2, 20 -> 4 x 5, 25 -> 5 x 5)."""
+    mantissa = round(maximum / 10 ** math.floor(math.log10(maximum)), 6) if maximum > 0 else 1.0
+    return 4 if mantissa == 2.0 else 5 if mantissa in (1.0, 2.5, 5.0) else Y_TICKS
+
+
+def nice_seconds_ceiling(value: float) -> float:
+    """Like nice_ceiling, in whole-minute or whole-hour steps once the value passes a minute or an hour."""
+    if value > 3600:
+        return nice_ceiling(value / 3600) * 3600
+    if value > 60:
+        return nice_ceiling(value / 60) * 60
+    return nice_ceiling(value)
+
+
 def _y_ticks(maximum: float, label: str = "") -> list[Tick]:
     ticks = []
-    for i in range(Y_TICKS + 1):
-        value = maximum * i / Y_TICKS
+    unit = maximum / 3600 if label == "seconds" and maximum > 3600 else maximum / 60 if label == "seconds" and maximum > 60 else maximum
+    intervals = tick_count(unit)
+    for i in range(intervals + 1):
+        value = maximum * i / intervals
         text = format_seconds(value) if label == "seconds" else (f"{value:g}%" if label == "%" else _format_number(value))
         ticks.append(Tick(_y(value, maximum), text))
     return ticks
@@ -251,7 +268,7 @@ def requests_chart(rows: Sequence[HourRequests], *, end: datetime, hours: int = 
             )
             base += value
     errors = sum(r.status_4xx + r.status_5xx for s, r in by_hour.items() if s in set(slots))
-    summary = f"{grand} requests in the last {hours} hours, {errors} of them errors (4xx or 5xx); busiest hour {max(totals)}."
+    summary = f"{grand:,} requests in the last {hours} hours, {errors:,} of them errors (4xx or 5xx); busiest hour {max(totals):,}."
     return Chart(
         "chart-requests", title, summary, y_label, False, bars=bars,
         x_ticks=_x_ticks_hours(slots), y_ticks=_y_ticks(maximum), legend=legend,
@@ -275,7 +292,7 @@ def _line_chart(
     known = [v for _, _, values in series for v in values if v is not None]
     if not known:
         return Chart(id, title, empty_text, y_label, True, empty_text=empty_text, legend=legend)
-    maximum = fixed_maximum or nice_ceiling(max(known))
+    maximum = fixed_maximum or (nice_seconds_ceiling(max(known)) if unit == "seconds" else nice_ceiling(max(known)))
     lines: list[Polyline] = []
     dots: list[Dot] = []
     for label, css, values in series:
@@ -340,7 +357,7 @@ def events_chart(rows: Sequence[HourEvents], *, end: datetime, hours: int = 48) 
         series=[("appended", "chart__line--accent", appended), ("handled", "chart__line--ok", handled)],
         x_ticks=_x_ticks_hours(slots),
         tooltip=[f"{s:%d %b %H:00}" for s in slots],
-        summary=f"{sum(v or 0 for v in appended):g} events appended, {sum(v or 0 for v in handled):g} handled in the last {hours} hours.",
+        summary=f"{sum(v or 0 for v in appended):,.0f} events appended, {sum(v or 0 for v in handled):,.0f} handled in the last {hours} hours.",
     )
 
 

@@ -133,7 +133,8 @@ class TenantForm(forms.Form):
             try:
                 data["name"] = services.validate_new_tenant(name=data["name"], slug=data["slug"])
             except services.TenantError as exc:
-                self.add_error("name" if str(exc).startswith("name") else "slug", str(exc))
+                message = str(exc)
+                self.add_error("name" if message.startswith("name") else "slug", message[:1].upper() + message[1:] + ".")
         return data
 
 

@@ -79,7 +79,7 @@ def test_deprovision_latency_draws_p50_and_p95_per_day_with_seconds_on_the_axis(
     chart = charts.deprovision_chart(rows, today=today)
     assert [item.label for item in chart.legend] == ["p50", "p95"]
     assert len(chart.lines) == 2 and len(chart.dots) == 4
-    assert chart.y_ticks[-1].label == "1.7 min"  # a nice ceiling of 90 s is 100 s
+    assert [t.label for t in chart.y_ticks] == ["0 s", "30 s", "1 min", "1.5 min", "2 min"]  # 90 s: up to 2 minutes
     assert chart.x_ticks[-1].label == "01 Dec" and "worst p95 1.5 min" in chart.summary
 
 
@@ -90,6 +90,12 @@ def test_event_lines_show_appended_and_handled() -> None:
     assert "10 events appended, 4 handled" in events.summary
     lag = charts.event_lag_chart(rows, end=END)
     assert len(lag.dots) == 2 and "Longest lag in the last 48 hours: 30 s" in lag.summary
+
+
+@pytest.mark.parametrize(("maximum", "labels"), [(10, "0 2 4 6 8 10"), (200, "0 50 100 150 200"), (25, "0 5 10 15 20 25"), (5000, "0 1k 2k 3k 4k 5k")])
+def test_y_axis_steps_are_round_numbers(maximum: int, labels: str) -> None:
+    chart = charts.requests_chart([charts.HourRequests(HOUR, maximum)], end=END)
+    assert " ".join(t.label for t in chart.y_ticks) == labels
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(0.4, "0.4 s"), (3, "3 s"), (45, "45 s"), (90, "1.5 min"), (120, "2 min"), (7200, "2 h")])

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tenants.models import Operator, TenantHealth, TenantHealthDay, TenantHealthHour
+from tenants.models import Operator, ScimConnection, TenantHealth, TenantHealthDay, TenantHealthHour
 from tenants.services import create_connection
 from tests.console.browser.conftest import sign_in_operator
 from tests.console.pages_support import make_operator
@@ -62,7 +62,8 @@ def _seed() -> None:
                         deprovision_p50_seconds=2.0 + d % 3, deprovision_p95_seconds=8.0 + (d * 5) % 20)
         for d in range(14)
     )
-    create_connection(tenant=northwind, idp="okta", name="Okta production", actor=TEST_ACTOR)
+    okta = create_connection(tenant=northwind, idp="okta", name="Okta production", actor=TEST_ACTOR).connection
+    ScimConnection.objects.filter(pk=okta.pk).update(first_request_at=now - timedelta(days=3), last_request_at=now - timedelta(minutes=3))
 
 
 def test_operator_walks_through_tenants_tokens_and_operators(page: Page, live_server, shots) -> None:  # type: ignore[no-untyped-def]
@@ -88,12 +89,14 @@ def test_operator_walks_through_tenants_tokens_and_operators(page: Page, live_se
     expect(page.get_by_role("heading", name="Northwind Traders", level=1)).to_be_visible()
     page.get_by_role("button", name="Issue setup link").click()
     expect(page.get_by_role("heading", name="New setup link")).to_be_visible()
-    assert "/setup/" in page.get_by_label("Setup link", exact=True).input_value()
+    assert "/setup/" in page.get_by_role("textbox", name="Setup link").input_value()
     shots("console-tenant-overview")
     charts = page.get_by_role("img")
     expect(charts).to_have_count(5)
     page.get_by_role("heading", name="Activity").scroll_into_view_if_needed()
     shots("console-tenant-charts")
+    page.get_by_role("heading", name="Deprovision latency per day").scroll_into_view_if_needed()
+    shots("console-tenant-charts-lower")
 
     page.get_by_role("link", name="Connections & tokens").click()
     expect(page.get_by_role("heading", name="Okta production")).to_be_visible()
@@ -104,7 +107,7 @@ def test_operator_walks_through_tenants_tokens_and_operators(page: Page, live_se
     shots("console-tenant-tokens")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Operators").click()
-    expect(page.get_by_role("cell", name="sam@ops.example")).to_be_visible()
+    expect(page.get_by_role("cell", name="sam@ops.example", exact=True)).to_be_visible()
     shots("console-operators")
 
     page.goto(f"{live_server.url}/console/")
@@ -112,7 +115,7 @@ def test_operator_walks_through_tenants_tokens_and_operators(page: Page, live_se
     page.get_by_label("Name").fill("Adventure Works")
     page.get_by_label("Slug").fill("Adventure Works!")
     page.get_by_role("button", name="Create tenant").click()
-    expect(page.get_by_text("invalid slug")).to_be_visible()
+    expect(page.get_by_text("Invalid slug")).to_be_visible()
     shots("console-tenant-create")
 
     page.emulate_media(color_scheme="dark")
