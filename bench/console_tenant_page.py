@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.console_tenants import _create, _prepare_database  # noqa: E402  (after the path is set)
+# The seeding of bench/console_tenants.py (this script's directory is first on sys.path).
+from console_tenants import _create, _prepare_database  # noqa: E402
 
 CASES = {
     "first page, by name": "/console/",
