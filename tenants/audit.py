@@ -66,6 +66,10 @@ class AuditEventType(StrEnum):
     CONNECTION_ENABLED = "connection.enabled"
     CONNECTION_DELETED = "connection.deleted"
     SETUP_COMPLETED = "setup.completed"
+    # The console's operator accounts (no tenant).
+    OPERATOR_CREATED = "operator.created"
+    OPERATOR_ROLE_CHANGED = "operator.role_changed"
+    OPERATOR_REMOVED = "operator.removed"
 
     @classmethod
     def parse(cls, value: str) -> AuditEventType:

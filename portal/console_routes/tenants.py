@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.views.console_pending import PendingPage
+from portal.views import console_operators, console_tenants
 
 urlpatterns = [
-    path("", PendingPage.as_view(), name="home"),
-    path("tenants/new", PendingPage.as_view(), name="tenant-create"),
-    path("tenants/<slug:slug>/", PendingPage.as_view(), name="tenant"),
-    path("tenants/<slug:slug>/tokens", PendingPage.as_view(), name="tenant-tokens"),
-    path("operators", PendingPage.as_view(), name="operators"),
+    path("", console_tenants.TenantListView.as_view(), name="home"),
+    path("tenants/new", console_tenants.TenantCreateView.as_view(), name="tenant-create"),
+    path("tenants/<slug:slug>/", console_tenants.TenantOverviewView.as_view(), name="tenant"),
+    path("tenants/<slug:slug>/setup-link", console_tenants.TenantSetupLinkView.as_view(), name="tenant-setup-link"),
+    path("tenants/<slug:slug>/status", console_tenants.TenantStatusView.as_view(), name="tenant-status"),
+    path("tenants/<slug:slug>/tokens", console_tenants.TenantTokensView.as_view(), name="tenant-tokens"),
+    path("operators", console_operators.OperatorsView.as_view(), name="operators"),
 ]
