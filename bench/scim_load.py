@@ -55,7 +55,7 @@ from scimload.report import (
     write_json,
 )
 from scimload.scenarios import SCENARIOS, BenchConfig, RunState, clean_up, group_scaling, warm_up
-from scimload.targets import PeerTarget, PipelineSample, RollcallTarget, Target
+from scimload.targets import FloorTarget, PeerTarget, PipelineSample, RollcallTarget, Target
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -73,6 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", choices=("peer", "rollcall"), help="run one app only")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--web-only", action="store_true", help="run Rollcall without its worker and beat")
+    parser.add_argument("--no-floor", action="store_true", help="leave out the floor (bare WSGI + raw SQL)")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "scim_load.json")
     args = parser.parse_args(argv)
     if args.users is not None and not 1 <= args.users <= 100_000:
@@ -222,10 +223,10 @@ def run_all(targets: list[Target], cfg: BenchConfig) -> dict[str, TargetReport]:
 
 
 def select_targets(
-    only: str | None, postgres: Postgres, *, with_pipeline: bool = True
+    only: str | None, postgres: Postgres, *, with_pipeline: bool = True, with_floor: bool = True
 ) -> tuple[list[Target], dict[str, str]]:
-    """The apps to run (peer first), and the ones skipped with the reason."""
-    targets: list[Target] = []
+    """The apps to run (floor, peer, Rollcall), and the ones skipped with the reason."""
+    targets: list[Target] = [FloorTarget(postgres)] if with_floor and only is None else []
     skipped: dict[str, str] = {}
     if only != "rollcall":
         targets.append(PeerTarget(postgres))
@@ -250,7 +251,8 @@ def print_summary(cfg: BenchConfig, reports: list[TargetReport], rows: list[dict
     )
     print(
         "req/s and p99 = median over the rounds; ratio = median Rollcall req/s / median peer req/s"
-        " (n/a when any round of either side had errors); rounds min-max = the per-round ratios\n"
+        " (n/a when any round of either side had errors); rounds min-max = the per-round ratios;"
+        " Rollcall/floor = Rollcall's median over the floor's (bench/floor: bare WSGI + raw SQL)\n"
     )
     print_table(rows)
     print_scaling(reports)
@@ -270,9 +272,11 @@ def main(argv: list[str] | None = None) -> int:
     version = postgres.version()
     print(f"PostgreSQL {version} at {server}; {os.cpu_count()} CPUs; client threads: {cfg.concurrency}")
 
-    targets, skipped = select_targets(args.only, postgres, with_pipeline=not args.web_only)
+    targets, skipped = select_targets(
+        args.only, postgres, with_pipeline=not args.web_only, with_floor=not args.no_floor
+    )
     reports = run_all(targets, cfg)
-    rows = comparison(reports.get("peer"), reports.get("rollcall"))
+    rows = comparison(reports.get("peer"), reports.get("rollcall"), reports.get("floor"))
     print_summary(cfg, list(reports.values()), rows)
     for name, reason in skipped.items():
         print(f"!! {name} skipped: {reason}")

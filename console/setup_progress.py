@@ -1,8 +1,8 @@
 """How far a tenant's self-serve setup got: link issued, opened, enrolled, connected, mapped, verified.
 
-What exists today is read from the public schema (setup links, connections) and the tenant schema
-(attribute and role mappings). The portal's wizard will record the other steps per connection
-(its ConnectionSetup state); the three `_hook_*` functions are where that state plugs in.
+Read from what each step leaves behind: the public schema's setup links (issued, opened, enrolled),
+connections (first request) and the wizard's ConnectionSetup (verified), and the tenant schema's
+attribute and role mappings.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.db.models import Min
 
 from directory.models import AttributeMapping, GroupRoleMapping
 from tenants.context import TenantRef, tenant_schema
-from tenants.models import ScimConnection, SetupLink
+from tenants.models import ConnectionSetup, ScimConnection, SetupLink
 
 
 class SetupStage(IntEnum):
@@ -32,7 +32,7 @@ class SetupStage(IntEnum):
         return self.name.replace("_", " ").lower()
 
 
-# Until the portal records mapping and verification, a tenant is set up once its IdP has connected:
+# A tenant is set up once its IdP has connected (mapping and verification are optional refinements):
 # "setup stalled" means it has not got that far.
 SETUP_DONE_STAGE = SetupStage.CONNECTED
 
@@ -55,19 +55,19 @@ class SetupProgress:
         return {stage.name.lower(): (at.isoformat() if at else None) for stage, at in self.reached.items()}
 
 
-def _hook_link_opened_at(tenant: TenantRef) -> datetime | None:
-    """Hook: when the IT admin first opened a setup link (the portal records SetupLink status)."""
-    return None
+def _link_opened_at(tenant: TenantRef) -> datetime | None:
+    """When the IT admin first opened a setup link (the portal records it on the SetupLink)."""
+    return SetupLink.objects.filter(tenant_id=tenant.id).aggregate(at=Min("opened_at"))["at"]
 
 
-def _hook_enrolled_at(tenant: TenantRef) -> datetime | None:
-    """Hook: when the tenant's first admin finished TOTP enrolment (the portal's TenantAdmin)."""
-    return None
+def _enrolled_at(tenant: TenantRef) -> datetime | None:
+    """When the tenant's first admin finished account creation and TOTP enrolment."""
+    return SetupLink.objects.filter(tenant_id=tenant.id).aggregate(at=Min("enrolled_at"))["at"]
 
 
-def _hook_verified_at(tenant: TenantRef) -> datetime | None:
-    """Hook: when the wizard's test-user check passed (the portal's ConnectionSetup)."""
-    return None
+def _verified_at(tenant: TenantRef) -> datetime | None:
+    """When the wizard's test-user check first passed on one of the tenant's connections."""
+    return ConnectionSetup.objects.filter(tenant_id=tenant.id).aggregate(at=Min("verified_at"))["at"]
 
 
 def _mapped_at() -> datetime | None:
@@ -88,10 +88,10 @@ def setup_progress(tenant: TenantRef) -> SetupProgress:
     return SetupProgress(
         {
             SetupStage.LINK_ISSUED: issued,
-            SetupStage.LINK_OPENED: _hook_link_opened_at(tenant),
-            SetupStage.ENROLLED: _hook_enrolled_at(tenant),
+            SetupStage.LINK_OPENED: _link_opened_at(tenant),
+            SetupStage.ENROLLED: _enrolled_at(tenant),
             SetupStage.CONNECTED: connected,
             SetupStage.MAPPED: mapped,
-            SetupStage.VERIFIED: _hook_verified_at(tenant),
+            SetupStage.VERIFIED: _verified_at(tenant),
         }
     )

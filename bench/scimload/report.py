@@ -88,12 +88,16 @@ def _round_ratios(peer: Summary | None, rollcall: Summary | None) -> list[float]
     return [r.rps / p.rps for p, r in zip(peer.rounds, rollcall.rounds, strict=False) if p.rps > 0]
 
 
-def comparison(peer: TargetReport | None, rollcall: TargetReport | None) -> list[dict[str, Any]]:
+def comparison(
+    peer: TargetReport | None, rollcall: TargetReport | None, floor: TargetReport | None = None
+) -> list[dict[str, Any]]:
     rows = []
     for name, goal in THROUGHPUT_GOALS.items():
         p = _summary(peer, name)
         r = _summary(rollcall, name)
+        f = _summary(floor, name)
         ratio = _ratio(p, r)
+        of_floor = _ratio(f, r)
         per_round = _round_ratios(p, r)
         rows.append(
             {
@@ -109,6 +113,8 @@ def comparison(peer: TargetReport | None, rollcall: TargetReport | None) -> list
                 "rollcall_p99_ms": round(r.p99, 1) if r else None,
                 "peer_errors": p.error_count if p else None,
                 "rollcall_errors": r.error_count if r else None,
+                "floor_rps": round(f.rps, 2) if f else None,
+                "rollcall_of_floor": None if of_floor is None else round(of_floor, 2),
             }
         )
     return rows
@@ -141,6 +147,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         "Rollcall p99 ms",
         "err peer",
         "err Rollcall",
+        "floor req/s",
+        "Rollcall/floor",
     )
     lines = [header]
     for row in rows:
@@ -166,6 +174,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                 _fmt(row["rollcall_p99_ms"]),
                 _errors_cell(row["peer_errors"]),
                 _errors_cell(row["rollcall_errors"]),
+                _fmt(row["floor_rps"]),
+                "-" if row["rollcall_of_floor"] is None else f"{row['rollcall_of_floor']:.2f}x",
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]

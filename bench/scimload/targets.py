@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import secrets
 import time
+import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
+from psycopg.types.json import Jsonb
 
 from scimload.infra import (
     PYTHON,
@@ -30,6 +32,7 @@ from scimload.load import Call, Endpoint, run_calls
 from scimload.payloads import BULK_REQUEST, group_payload, member_patch, user_payload
 
 PEER_DATABASE = "rollcall_bench_peer"
+FLOOR_DATABASE = "rollcall_bench_floor"
 ROLLCALL_DATABASE = "rollcall_bench_rollcall"
 BENCH_SCHEMA = "t_bench"  # tenants.services.schema_name_for("bench")
 SEED_BATCH = 500  # Bulk operations per request when seeding over HTTP
@@ -124,6 +127,47 @@ class PeerTarget(Target):
 
     def seed_group(self, name: str, members: list[str]) -> str:
         return str(self._seed({"action": "group", "name": name, "members": members})["id"])
+
+
+class FloorTarget(Target):
+    """The floor (bench/floor/app.py): a bare WSGI function over raw SQL, what the server costs at least."""
+
+    name = "floor"
+    label = "floor (WSGI + raw SQL)"
+    seeding = "SQL INSERT (untimed)"
+
+    def __init__(self, postgres: Postgres) -> None:
+        super().__init__()
+        self.postgres = postgres
+        self.database_url = ""
+
+    def start(self) -> None:
+        from floor.app import create_schema
+
+        port = free_port()
+        token = secrets.token_urlsafe(32)
+        self.database_url = self.postgres.recreate(FLOOR_DATABASE)
+        create_schema(self.database_url)
+        env = child_env(FLOOR_DATABASE_URL=self.database_url, FLOOR_TOKEN=token)
+        self._serve("bench.floor.app:application", port, env, Endpoint(f"http://127.0.0.1:{port}/scim/v2/", token))
+
+    def seed_users(self, prefix: str, count: int) -> list[str]:
+        rows = []
+        for index in range(count):
+            body = user_payload(f"{prefix}-seed", index)
+            rows.append((uuid.uuid4(), body["userName"], True, Jsonb(body)))
+        with psycopg.connect(self.database_url) as conn, conn.cursor() as cursor:
+            cursor.executemany("INSERT INTO floor_user (id, user_name, active, data) VALUES (%s, %s, %s, %s)", rows)
+        return [str(row[0]) for row in rows]
+
+    def seed_group(self, name: str, members: list[str]) -> str:
+        gid = uuid.uuid4()
+        with psycopg.connect(self.database_url) as conn:
+            conn.execute("INSERT INTO floor_group (id, display_name) VALUES (%s, %s)", [gid, name])
+            conn.execute(
+                "INSERT INTO floor_member (group_id, user_id) SELECT %s, unnest(%s::uuid[])", [gid, members]
+            )
+        return str(gid)
 
 
 @dataclass(frozen=True)
