@@ -8,6 +8,8 @@ Runs against DATABASE_URL if set, else the embedded PostgreSQL. Uses a throw-awa
   their migration records), vs django-tenants' `migrate_schemas`, which visits every schema: its
   per-schema cost is measured on a sample of up-to-date schemas and multiplied by N.
 
+- SCIM latency (p50/p99, in-process) on one tenant with 12 tenants present and again with N present.
+
     python bench/tenant_creation.py [--existing 1000] [--measure 50] [--visit-samples 20]
 """
 
@@ -42,6 +44,55 @@ def _prepare_database() -> None:
     os.environ["DATABASE_URL"] = url
 
 
+PROBE_USERS = 150  # per probe: a create, a filter hit, a PATCH and a GET for each
+
+
+def scim_probe(label: str) -> list[float]:
+    """Latency (ms) of SCIM requests on one tenant through the whole Django stack, in-process.
+
+    Same request mix each time, on a fresh tenant, so the probe with 10 tenants present and the one
+    with N present differ only in how many schemas the database holds.
+    """
+    import json
+
+    from django.test import Client
+
+    from tenants.audit import AuditActor
+    from tenants.services import create_connection, create_tenant
+
+    actor = AuditActor.system("bench")
+    tenant = create_tenant(name=f"Probe {label}", slug=f"probe-{label}", actor=actor).tenant
+    issued = create_connection(tenant=tenant, idp="generic", actor=actor)
+    base = f"/scim/v2/{issued.connection.id}"
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {issued.token}", HTTP_HOST="127.0.0.1")
+    timings: list[float] = []
+
+    def timed(method: str, path: str, body: object = None) -> object:
+        t0 = time.perf_counter()
+        kwargs = {"data": json.dumps(body), "content_type": "application/scim+json"} if body is not None else {}
+        response = getattr(client, method)(base + path, **kwargs)
+        timings.append((time.perf_counter() - t0) * 1000)
+        if response.status_code >= 400:
+            raise SystemExit(f"SCIM probe: {method.upper()} {path} answered {response.status_code}: {response.content[:200]!r}")
+        return response.json() if response.content else None
+
+    user = "urn:ietf:params:scim:schemas:core:2.0:User"
+    patch = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    for i in range(PROBE_USERS):
+        name = f"probe{i:04d}@{label}.example"
+        created = timed("post", "/Users", {"schemas": [user], "userName": name, "name": {"givenName": "P", "familyName": str(i)}})
+        uid = created["id"]  # type: ignore[index]
+        timed("get", f'/Users?filter=userName%20eq%20%22{name}%22')
+        timed("patch", f"/Users/{uid}", {"schemas": [patch], "Operations": [{"op": "replace", "value": {"active": False}}]})
+        timed("get", f"/Users/{uid}")
+    return timings
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--existing", type=int, default=1000)
@@ -62,6 +113,9 @@ def main() -> None:
     from tenants.services import create_tenant
 
     call_command("rollcall_migrate", verbosity=0)
+    for i in range(10):
+        create_tenant(name=f"Small {i}", slug=f"small-{i:02d}", actor=AuditActor.system("bench"))
+    few = scim_probe("few")
 
     started = time.perf_counter()
     for i in range(args.existing):
@@ -92,6 +146,8 @@ def main() -> None:
     from tenants.models import Tenant
 
     tenant_connection().set_schema_to_public()
+    many = scim_probe("many")
+    tenant_connection().set_schema_to_public()
     present = Tenant.objects.exclude(schema_name="public").count()
     t0 = time.perf_counter()
     call_command("rollcall_migrate", verbosity=0)
@@ -120,6 +176,11 @@ def main() -> None:
         f" (n={len(visit_ms)}) -> about {visit_estimate_s:.0f} s for {present} tenants"
     )
     print(f"skipping by migration records is {visit_estimate_s / noop_s:.0f}x faster")
+    print()
+    print(f"SCIM on one tenant, {len(few)} requests in-process (create, filter, PATCH, GET per user):")
+    for name, q in (("p50", 0.5), ("p99", 0.99)):
+        small, large = _percentile(few, q), _percentile(many, q)
+        print(f"  {name}: {small:.1f} ms with 12 tenants, {large:.1f} ms with {present} -> {large / small:.2f}x (target <= 1.2x)")
 
 
 if __name__ == "__main__":
