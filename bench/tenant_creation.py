@@ -6,8 +6,7 @@ Runs against DATABASE_URL if set, else the embedded PostgreSQL. Uses a throw-awa
   running every tenant migration (measured on a handful of schemas);
 - `rollcall_migrate` over all N tenants when nothing is to apply (it skips up-to-date schemas by
   their migration records), vs django-tenants' `migrate_schemas`, which visits every schema: its
-  per-schema cost is measured on a sample of up-to-date schemas and multiplied by N.
-
+  per-schema cost is measured on a sample of up-to-date schemas and multiplied by N;
 - SCIM latency (p50/p99, in-process) on one tenant with 12 tenants present and again with N present.
 
     python bench/tenant_creation.py [--existing 1000] [--measure 50] [--visit-samples 20]
