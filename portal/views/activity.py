@@ -24,6 +24,7 @@ from scim_api.selectors import STATUS_CLASSES, RequestFilter, events_of_requests
 from tenants.audit import AuditWindow, recent_audit_events
 from tenants.connections import connections_of
 from tenants.models import AuditEvent
+from tenants.support_access import support_access_log
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 STATUSES = (("2xx", "Succeeded (2xx)"), ("4xx", "Refused (4xx)"), ("401", "Unauthorized (401)"), ("5xx", "Failed (5xx)"))
@@ -364,6 +365,7 @@ class AuditView(ActivityExports):
             "entries": entries,
             "next_before": f"{last.occurred_at.isoformat()}|{last.pk}" if more and last else "",
             "first_page": before is None,
+            "support_access": support_access_log(tenant=self.tenant, limit=10) if before is None else [],
         }
         return render(request, "portal/activity/audit.html", context)
 
