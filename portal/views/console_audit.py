@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from django import forms
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponseBase, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
@@ -119,6 +119,14 @@ def _cursor(raw: str) -> AuditCursor | None:
         return None
 
 
+def _next_query(params: QueryDict, cursor: AuditCursor | None) -> str:
+    if cursor is None:
+        return ""
+    following = params.copy()
+    following["before"] = f"{cursor[0].isoformat()}|{cursor[1]}"
+    return following.urlencode()
+
+
 def _row(event: AuditEvent, tenants: dict[Any, Tenant]) -> dict[str, Any]:
     return {
         "row": event,
@@ -176,9 +184,7 @@ class AuditPage(OperatorView):
             export_form=export_form or ExportForm(global_scope=global_scope, initial=initial),
             job=job_card(request.GET.get("job", ""), tenant=scope),
             base_query=params.urlencode(),
-            next_query=(params.urlencode() + "&" if params else "") + f"before={next_cursor[0].isoformat()}|{next_cursor[1]}"
-            if next_cursor
-            else "",
+            next_query=_next_query(params, next_cursor),
             first_page=before is None,
             global_scope=global_scope,
         )
