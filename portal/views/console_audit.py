@@ -75,7 +75,7 @@ class ExportForm(forms.Form):
     tenant = forms.ChoiceField(label="Tenant", required=False, widget=forms.Select(attrs={"class": "input"}))
 
     def __init__(self, *args: Any, global_scope: bool, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, auto_id="export-%s", **kwargs)  # the filter form above has the same field names
         if global_scope:
             cast(forms.ChoiceField, self.fields["tenant"]).choices = _tenant_choices()
         else:
