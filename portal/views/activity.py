@@ -296,6 +296,13 @@ AUDIT_SENTENCES: dict[str, str] = {
     "api_key.revoked": "revoked an Events API key",
     "support_session.started": "opened your portal for support",
     "support_session.ended": "ended a support session",
+    "webhook_endpoint.created": "added a webhook endpoint",
+    "webhook_endpoint.disabled": "disabled a webhook endpoint",
+    "webhook_endpoint.enabled": "enabled a webhook endpoint",
+    "webhook_endpoint.secret_rotated": "rotated a webhook signing secret",
+    "webhook_delivery.replayed": "sent a webhook delivery again",
+    "event.retried": "retried a stuck event",
+    "event.skipped": "skipped a stuck event",
 }
 WHO = {"tenant_admin": "", "operator": "Rollcall support", "cli": "Rollcall (command line)", "system": "Rollcall"}
 JOB_WORDS = {

@@ -32,7 +32,7 @@ ACTOR_KINDS: tuple[tuple[str, str], ...] = (
     ("cli", "Command line"),
     ("system", "System"),
 )
-ACTOR_LABELS = dict(ACTOR_KINDS[1:])
+ACTOR_LABELS = {"operator": "Operator", "tenant_admin": "Tenant admin", "cli": "Command line", "system": "System"}
 DATETIME_INPUT = forms.DateTimeInput(attrs={"class": "input", "type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -134,7 +134,8 @@ def _row(event: AuditEvent, tenants: dict[Any, Tenant]) -> dict[str, Any]:
         "kind": ACTOR_LABELS.get(event.actor_kind, event.actor_kind),
         "what": AUDIT_SENTENCES.get(event.type, event.type.replace("_", " ").replace(".", " ")),
         "detail": audit_detail(event),
-        "target": f"{event.target_type} {event.target_id}".strip(),
+        "target_type": event.target_type.replace("_", " "),
+        "target_id": event.target_id if len(event.target_id) <= 14 else event.target_id[:8] + "…",
         "tenant": tenants.get(event.tenant_id),
     }
 

@@ -34,6 +34,11 @@ STATUS_TONES = {"succeeded": "ok", "dead": "error", "retrying": "warning", "pend
 DELIVERY_PAGE = 50
 
 
+def _error(error: str, status_code: int | None) -> str:
+    """The error worth showing next to the status code ("HTTP 500" beside a 500 says nothing new)."""
+    return "" if status_code and error.strip() == f"HTTP {status_code}" else error
+
+
 class EndpointForm(forms.Form):
     url = forms.URLField(label="URL", max_length=2000, assume_scheme="https", widget=forms.URLInput(attrs={"class": "input", "placeholder": "https://app.example.com/hooks/rollcall"}))
     description = forms.CharField(label="Description", max_length=200, required=False, widget=forms.TextInput(attrs={"class": "input"}))
@@ -111,7 +116,10 @@ def webhooks_page(view: TenantOperatorView, request: HttpRequest, *, status: int
     counts = dict(WebhookDelivery.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     context = view.tenant_context(
         endpoints=endpoints,
-        deliveries=[{"row": r, "endpoint": names.get(r.endpoint_id, ""), "tone": STATUS_TONES.get(r.status, "")} for r in rows],
+        deliveries=[
+            {"row": r, "endpoint": names.get(r.endpoint_id, ""), "tone": STATUS_TONES.get(r.status, ""), "error": _error(r.last_error, r.last_status_code)}
+            for r in rows
+        ],
         status_filter=status_filter,
         endpoint_filter=endpoint_filter,
         status_filters=[(value, label, sum(counts.values()) if not value else counts.get(value, 0)) for value, label in STATUS_FILTERS],
@@ -197,6 +205,7 @@ class DeliveryView(TenantOperatorView):
             delivery=delivery,
             attempts=attempts,
             tone=STATUS_TONES.get(delivery.status, ""),
+            last_error=_error(delivery.last_error, delivery.last_status_code),
             can_replay=self.can(Permission.REPLAY_DELIVERIES),
             form=extra.pop("form", None) or ReplayForm(),
             **extra,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,15 +109,30 @@ def test_an_operator_replays_a_dead_delivery_exports_the_audit_log_and_views_the
     expect(page.get_by_role("table", name="Delivery attempts, newest first").get_by_role("row")).to_have_count(3)
     page.get_by_label("Reason").fill("receiver fixed, ticket 5120")
     page.get_by_role("button", name="Replay now").click()
-    expect(page.get_by_text("Replay queued")).to_be_visible()
+    expect(page.locator(".alert", has_text=re.compile("Replay queued|Replayed and delivered"))).to_be_visible()
     wait_for(
         lambda: next(d for d in _deliveries(tenant.schema_name) if d.pk == first.pk).status == "succeeded",
         timeout=20, interval=0.3, what="the replayed delivery to succeed",
     )
     page.reload()
     expect(page.locator(".card__header .badge", has_text="Succeeded")).to_be_visible()
+    expect(page.get_by_text("Replayed and delivered")).to_be_visible()
     expect(page.get_by_role("table", name="Delivery attempts, newest first").get_by_role("cell", name="200")).to_be_visible()
     shots("console-delivery-detail")
+
+    # -- the other two dead deliveries: a bulk replay by seq range, a job whose progress the page polls
+    page.get_by_role("navigation", name="Harbor Freight Co").get_by_role("link", name="Webhooks").click()
+    replay = page.locator("#replay")
+    replay.get_by_label("Endpoint").select_option(label="Harbor app (production)")
+    replay.get_by_label("From seq").fill(str(dead[1].event_seq))
+    replay.get_by_label("To seq").fill(str(dead[2].event_seq))
+    replay.get_by_label("Reason").fill("receiver fixed, the rest of ticket 5120")
+    replay.get_by_role("button", name="Start replay").click()
+    expect(page.locator("#replay").get_by_text("2 deliveries replayed")).to_be_visible(timeout=TIMEOUT_MS)
+    wait_for(
+        lambda: all(d.status == "succeeded" for d in _deliveries(tenant.schema_name)),
+        timeout=20, interval=0.3, what="every delivery delivered after the bulk replay",
+    )
 
     # -- Events API keys: issued and shown once
     page.get_by_role("link", name="API keys").click()
@@ -163,5 +179,6 @@ def test_an_operator_replays_a_dead_delivery_exports_the_audit_log_and_views_the
     # -- jobs: the export, finished, with its file
     page.goto(f"{live_server.url}/console/jobs")
     expect(page.get_by_role("link", name="Audit log export")).to_be_visible()
+    expect(page.get_by_role("link", name="Bulk webhook replay")).to_be_visible()
     expect(page.get_by_role("link", name="Download")).to_be_visible()
     shots("console-jobs")
