@@ -99,6 +99,7 @@ def test_an_operator_replays_a_dead_delivery_exports_the_audit_log_and_views_the
     expect(page.get_by_role("heading", name="Dead letter")).to_be_visible()
     rows = page.get_by_role("table", name="Webhook deliveries").get_by_role("row")
     expect(rows).to_have_count(4)  # the header and the three dead deliveries
+    page.locator("#deliveries").evaluate("card => card.scrollIntoView()")
     shots("console-webhook-dead")
 
     # -- the receiver is fixed; replay one dead delivery from its detail page
@@ -175,6 +176,11 @@ def test_an_operator_replays_a_dead_delivery_exports_the_audit_log_and_views_the
     expect(page.get_by_text("Rollcall support is viewing read-only until")).to_be_visible()
     expect(page.get_by_text("Rollcall support is viewing your portal from")).to_be_visible()
     shots("console-portal-readonly")
+    page.emulate_media(color_scheme="dark")  # the banner and the pages use the theme's variables
+    shots("console-portal-readonly-dark")
+    page.goto(f"{live_server.url}/console/tenants/{tenant.slug}/webhooks/deliveries/{first.pk}")
+    shots("console-delivery-detail-dark")
+    page.emulate_media(color_scheme="light")
 
     # -- jobs: the export, finished, with its file
     page.goto(f"{live_server.url}/console/jobs")
