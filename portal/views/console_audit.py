@@ -75,7 +75,8 @@ class ExportForm(forms.Form):
     tenant = forms.ChoiceField(label="Tenant", required=False, widget=forms.Select(attrs={"class": "input"}))
 
     def __init__(self, *args: Any, global_scope: bool, **kwargs: Any) -> None:
-        super().__init__(*args, auto_id="export-%s", **kwargs)  # the filter form above has the same field names
+        kwargs.setdefault("auto_id", "export-%s")  # the filter form on the same page has the same field names
+        super().__init__(*args, **kwargs)
         if global_scope:
             cast(forms.ChoiceField, self.fields["tenant"]).choices = _tenant_choices()
         else:
