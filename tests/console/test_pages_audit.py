@@ -16,6 +16,7 @@ from tenants import services as tenant_services
 from tenants.audit import AuditEventType, record_audit
 from tenants.models import AuditEvent, Job
 from tests.support.actors import OPERATOR, SUPPORT
+from tests.support.queries import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +129,16 @@ def test_the_direct_download_streams_the_filtered_tenant(support_operator, tenan
     response = support_operator.client.get(f"/console/tenants/{tenant_a.slug}/audit?download=csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))  # type: ignore[attr-defined]
     assert response["Content-Type"].startswith("text/csv") and {r["tenant_id"] for r in rows} == {str(tenant_a.pk)}
+
+
+def test_the_audit_page_costs_the_same_queries_for_one_row_or_fifty(support_operator, tenant_a, tenant_b):  # type: ignore[no-untyped-def]
+    client = support_operator.client
+    client.get("/console/audit")  # session and OTP device rows warmed
+    with count_queries(include_search_path=False) as few:
+        client.get("/console/audit")
+    with transaction.atomic():
+        for i in range(50):
+            record_audit(actor=OPERATOR, type=AuditEventType.TOKEN_ISSUED, tenant=(tenant_a, tenant_b)[i % 2], target_id=f"c{i}")
+    with count_queries(include_search_path=False) as many:
+        client.get("/console/audit")
+    assert many.count == few.count

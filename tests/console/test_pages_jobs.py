@@ -11,6 +11,7 @@ from console import services
 from console.jobs import cancel_job, run_job
 from tenants.models import Job
 from tests.support.actors import OPERATOR, SUPPORT
+from tests.support.queries import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +77,16 @@ def test_jobs_pages_need_a_verified_operator(support_operator, tenant_a):  # typ
     assert support_operator.password_only.get("/console/jobs").status_code == 302
     assert support_operator.password_only.get(f"/console/jobs/{job.pk}/download").status_code == 302
     assert support_operator.client.post("/console/jobs").status_code == 405
+
+
+def test_the_jobs_page_costs_the_same_queries_for_one_job_or_many(support_operator, tenant_a, tenant_b):  # type: ignore[no-untyped-def]
+    client = support_operator.client
+    services.request_audit_export(actor=OPERATOR, tenant=tenant_a)
+    client.get("/console/jobs")
+    with count_queries(include_search_path=False) as few:
+        client.get("/console/jobs")
+    for tenant in (tenant_a, tenant_b, None, tenant_b):
+        services.request_audit_export(actor=OPERATOR, tenant=tenant)
+    with count_queries(include_search_path=False) as many:
+        client.get("/console/jobs")
+    assert many.count == few.count

@@ -12,6 +12,7 @@ from tenants.context import TenantRef, tenant_schema
 from tenants.models import ApiKey, Job
 from tests.provisioning.support import drain, make_user
 from tests.support.actors import OPERATOR
+from tests.support.queries import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +204,18 @@ def test_a_key_without_a_label_is_a_field_error(admin_operator, tenant_a):  # ty
     response = admin_operator.client.post(f"/console/tenants/{tenant_a.slug}/api-keys", {"action": "issue", "label": ""})
     assert response.status_code == 400 and "This field is required" in response.content.decode()
     assert not ApiKey.objects.filter(tenant=tenant_a).exists()
+
+
+def test_the_webhooks_page_costs_the_same_queries_for_one_delivery_or_many(admin_operator, dead_delivery, tenant_a):  # type: ignore[no-untyped-def]
+    client = admin_operator.client
+    url = f"/console/tenants/{tenant_a.slug}/webhooks"
+    client.get(url)
+    with count_queries(include_search_path=False) as few:
+        client.get(url)
+    with tenant_schema(TenantRef.of(tenant_a)):
+        for i in range(5):
+            make_user(f"more{i}@alpha.test")
+    drain(TenantRef.of(tenant_a))
+    with count_queries(include_search_path=False) as many:
+        body = client.get(url).content.decode()
+    assert body.count("/webhooks/deliveries/") == 6 and many.count == few.count
