@@ -24,6 +24,7 @@ from scim_api.selectors import STATUS_CLASSES, RequestFilter, events_of_requests
 from tenants.audit import AuditWindow, recent_audit_events
 from tenants.connections import connections_of
 from tenants.models import AuditEvent
+from tenants.support_access import support_access_log
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 STATUSES = (("2xx", "Succeeded (2xx)"), ("4xx", "Refused (4xx)"), ("401", "Unauthorized (401)"), ("5xx", "Failed (5xx)"))
@@ -295,6 +296,13 @@ AUDIT_SENTENCES: dict[str, str] = {
     "api_key.revoked": "revoked an Events API key",
     "support_session.started": "opened your portal for support",
     "support_session.ended": "ended a support session",
+    "webhook_endpoint.created": "added a webhook endpoint",
+    "webhook_endpoint.disabled": "disabled a webhook endpoint",
+    "webhook_endpoint.enabled": "enabled a webhook endpoint",
+    "webhook_endpoint.secret_rotated": "rotated a webhook signing secret",
+    "webhook_delivery.replayed": "sent a webhook delivery again",
+    "event.retried": "retried a stuck event",
+    "event.skipped": "skipped a stuck event",
 }
 WHO = {"tenant_admin": "", "operator": "Rollcall support", "cli": "Rollcall (command line)", "system": "Rollcall"}
 JOB_WORDS = {
@@ -364,6 +372,7 @@ class AuditView(ActivityExports):
             "entries": entries,
             "next_before": f"{last.occurred_at.isoformat()}|{last.pk}" if more and last else "",
             "first_page": before is None,
+            "support_access": support_access_log(tenant=self.tenant, limit=10) if before is None else [],
         }
         return render(request, "portal/activity/audit.html", context)
 

@@ -25,12 +25,16 @@ from django_tenants.utils import schema_context
 from outbox.append import Actor
 from tenants.accounts import Audience, has_confirmed_totp
 from tenants.audit import AuditActor
-from tenants.models import Operator, Tenant, TenantAdmin
+from tenants.models import Operator, SupportSession, Tenant, TenantAdmin
+from tenants.support_access import active_support_session
 
 LOGIN_URLS = {Audience.PORTAL: "portal:login", Audience.CONSOLE: "console:login"}
 VERIFY_URLS = {Audience.PORTAL: "portal:verify", Audience.CONSOLE: "console:verify"}
 ENROL_URLS = {Audience.PORTAL: "portal:enrol", Audience.CONSOLE: "console:enrol"}
 HOME_URLS = {Audience.PORTAL: "portal:home", Audience.CONSOLE: "console:home"}
+# The tenant whose portal an operator opened from the console's Support access page (read-only).
+SUPPORT_TENANT_SESSION_KEY = "support_tenant_id"
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 
 
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:
@@ -101,7 +105,14 @@ class TenantPortalView(AudienceView):
             return gate
         admin = TenantAdmin.objects.select_related("tenant").filter(user_id=signed_in_user(request).pk).first()
         if admin is None:
-            raise PermissionDenied("not a tenant admin")
+            session = support_session_of(request)
+            if session is None:
+                raise PermissionDenied("not a tenant admin")
+            if (request.method or "GET").upper() not in READ_ONLY_METHODS:
+                raise PermissionDenied("support access is read-only")
+            # A stand-in, never saved: a support viewer only reads (the method check above).
+            admin = TenantAdmin(user=signed_in_user(request), tenant=session.tenant)
+            request.support_session = session  # type: ignore[attr-defined]  # read by the portal layout's banner
         if admin.tenant.status != Tenant.Status.ACTIVE:
             raise PermissionDenied("tenant suspended")
         self.admin, self.tenant = admin, admin.tenant
@@ -118,6 +129,21 @@ class TenantPortalView(AudienceView):
             request_id=getattr(self.request, "request_id", ""),
             source_ip=self.request.META.get("REMOTE_ADDR"),
         )
+
+
+def support_session_of(request: HttpRequest) -> SupportSession | None:
+    """The signed-in operator's active support session for the tenant they opened from the console."""
+    tenant_id = request.session.get(SUPPORT_TENANT_SESSION_KEY)
+    user = signed_in_user(request)
+    if not tenant_id or not Operator.objects.filter(user_id=user.pk).exists():
+        return None
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return None
+    session = active_support_session(tenant=tenant, operator_id=str(user.pk))
+    if session is not None:
+        session.tenant = tenant
+    return session
 
 
 class Permission(StrEnum):
