@@ -48,7 +48,7 @@ class TenantOutboxView(TenantOperatorView):
 
     def page(self, request: HttpRequest, *, form: ParkedEventActionForm | None = None, status: int = 200) -> HttpResponse:
         parked = parked_events()
-        rows = [{"event": p, "handler": handler_of(p)} for p in parked]
+        rows: list[dict[str, Any]] = [{"event": p, "handler": handler_of(p)} for p in parked]
         failed_seq = form.data.get("seq") if form is not None else None
         context: dict[str, Any] = self.tenant_context(
             pending=pending_event_count(),
