@@ -29,12 +29,12 @@ class ParkedEventActionForm(forms.Form):
     )
 
 
-def handler_of(event: ParkedEvent) -> str:
-    """The handler named in a parked event's error ("<handler>: <Error>: <text>"); "" for held events."""
-    if event.held_behind is not None:
-        return ""
+def handler_and_error(event: ParkedEvent) -> tuple[str, str]:
+    """The handler named in a parked event's error ("<handler>: <Error>: <text>") and the rest of it."""
     head, _, rest = event.reason.partition(": ")
-    return head if rest and " " not in head else ""
+    if event.held_behind is None and rest and head and " " not in head:
+        return head, rest
+    return "", event.reason
 
 
 class TenantOutboxView(TenantOperatorView):
@@ -48,7 +48,9 @@ class TenantOutboxView(TenantOperatorView):
 
     def page(self, request: HttpRequest, *, form: ParkedEventActionForm | None = None, status: int = 200) -> HttpResponse:
         parked = parked_events()
-        rows: list[dict[str, Any]] = [{"event": p, "handler": handler_of(p)} for p in parked]
+        rows: list[dict[str, Any]] = [
+            {"event": p, "handler": handler, "error": error} for p in parked for handler, error in [handler_and_error(p)]
+        ]
         failed_seq = form.data.get("seq") if form is not None else None
         context: dict[str, Any] = self.tenant_context(
             pending=pending_event_count(),

@@ -10,11 +10,13 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from console.intent import Intent
 from console.timeline import PersonNotFound, RequestEntry, UserTimeline, find_people, user_timeline
 from console.verdict import VerdictCode
 from portal.views.base import Permission
 from portal.views.console_base import TenantOperatorView
 from scim_api.selectors import request_log_pks
+from tenants.connections import connections_of
 from tenants.context import TenantRef
 
 # How the verdict card is coloured: what the operator should feel about it.
@@ -26,6 +28,20 @@ VERDICT_TONES = {
     VerdictCode.DELIVERED: "ok",
     VerdictCode.REPROVISIONED: "info",
     VerdictCode.UNEXPLAINED: "info",
+}
+
+# What the person's IdP meant by a request, in the timeline's words.
+INTENT_WORDS = {
+    Intent.LOOKUP: "lookup",
+    Intent.CREATE: "create",
+    Intent.UPDATE: "update",
+    Intent.DEACTIVATE: "deactivate",
+    Intent.CLEAR_ACTIVE: "remove active (read as: stays active)",
+    Intent.REACTIVATE: "reactivate",
+    Intent.DELETE: "delete",
+    Intent.GROUP_ADD: "add to a group",
+    Intent.GROUP_REMOVE: "remove from a group",
+    Intent.GROUP_OTHER: "group change",
 }
 
 
@@ -48,16 +64,34 @@ class TenantPeopleView(TenantOperatorView):
                     timeline = None
                 if timeline is not None:
                     context.update(self.timeline_context(timeline))
+                    context["q"] = query or timeline.person.user_name or timeline.person.id
             else:
                 context["people"] = people
         return render(request, "console/timeline/people.html", self.tenant_context(**context))
 
     def timeline_context(self, timeline: UserTimeline) -> dict[str, Any]:
         requests = [e for e in timeline.entries if isinstance(e, RequestEntry)]
+        pks = request_log_pks([(r.request_id, r.at) for r in requests if r.request_id])
+        names = {c.id: c.name or c.idp for c in connections_of(self.tenant)}
         return {
             "timeline": timeline,
             "person": timeline.person,
             "verdict": timeline.verdict,
             "verdict_tone": VERDICT_TONES.get(timeline.verdict.code, "info"),
-            "request_pks": request_log_pks([(r.request_id, r.at) for r in requests if r.request_id]),
+            # per request id: its request-log row (for the detail link), its path after the connection, its intent
+            "request_info": {
+                r.request_id: {
+                    "pk": pks.get(r.request_id),
+                    "path": _tail(r.path, r.connection_id) + (f"?{r.query}" if r.query else ""),
+                    "intent": INTENT_WORDS.get(r.intent, "") if r.intent else "",
+                    "connection": names.get(r.connection_id, r.connection_id),
+                }
+                for r in requests
+            },
+            "actors": {f"scim:{cid}": f"{name} (SCIM)" for cid, name in names.items()},
         }
+
+
+def _tail(path: str, connection_id: str) -> str:
+    prefix = f"/scim/v2/{connection_id}"
+    return (path[len(prefix) :] if path.startswith(prefix) else path) or "/"
