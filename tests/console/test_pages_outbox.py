@@ -128,3 +128,12 @@ def test_an_event_that_is_not_parked_is_refused_with_a_message(tenant_a, parked,
     bad = admin_operator.client.post(outbox(tenant_a), {"seq": "x", "action": "explode", "reason": "r"})
     assert bad.status_code == 400
     assert audit_rows(tenant_a) == []
+
+
+def test_another_tenants_parked_events_stay_out(tenant_a, tenant_b, parked, admin_operator):
+    html = admin_operator.client.get(outbox(tenant_b)).content.decode()
+    assert "Nothing parked" in html and "can never be sent" not in html
+    response = admin_operator.client.post(outbox(tenant_b), {"seq": parked, "action": "skip", "reason": "wrong tenant"})
+    assert response.status_code == 400
+    with tenant_schema(tenant_a):
+        assert Event.objects.get(seq=parked).parked_at is not None

@@ -203,3 +203,13 @@ def test_a_request_of_another_tenant_is_a_404(tenant_a, tenant_b, seeded, suppor
 def test_the_log_has_an_empty_state(tenant_a, support_operator):
     html = support_operator.client.get(url(tenant_a)).content.decode()
     assert "No requests yet" in html and "Export CSV" not in html
+
+
+def test_the_log_and_a_detail_read_a_bounded_number_of_queries(tenant_a, seeded, support_operator, django_assert_max_num_queries):
+    client = support_operator.client
+    client.get(url(tenant_a))  # warm the session
+    with django_assert_max_num_queries(14):
+        assert client.get(url(tenant_a, errors="1", text="a")).status_code == 200
+    pk = rows_of(tenant_a)[0].pk
+    with django_assert_max_num_queries(14):
+        assert client.get(f"/console/tenants/{tenant_a.slug}/requests/{pk}").status_code == 200

@@ -107,3 +107,21 @@ def test_the_timeline_page_reads_a_bounded_number_of_queries(tenant_a, scim, sup
     client = support_operator.client
     with django_assert_max_num_queries(30):
         assert client.get(people(tenant_a, q=user_id)).status_code == 200
+
+
+def test_a_failing_webhook_shows_verdict_d_with_each_attempt_and_the_next_retry(tenant_a, scim, support_operator):
+    acme = TenantRef.of(tenant_a)
+    with webhook_receiver() as receiver:
+        with tenant_schema(acme):
+            endpoints.create_endpoint(url=receiver.on("/hooks", then=500))
+        user_id = jane(scim)
+        deactivate(scim, user_id)
+        drain(acme)
+        with tenant_schema(acme):
+            sending.deliver(acme)
+
+    html = support_operator.client.get(people(tenant_a, q=user_id)).content.decode()
+
+    assert 'class="verdict verdict--error"' in html and "Verdict (d)" in html
+    assert "Retrying" in html and "last answered 500" in html and "next retry" in html
+    assert 'aria-label="Attempts"' in html
