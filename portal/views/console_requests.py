@@ -181,6 +181,9 @@ class TenantRequestView(TenantOperatorView):
     permissions = {"GET": Permission.VIEW, "HEAD": Permission.VIEW}
 
     def get(self, request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+        inline = bool(getattr(request, "htmx", False))
+        if inline and request.GET.get("part") == "none":
+            return HttpResponse("")  # the log's "Hide": the expanded row empties again
         row = RequestLog.objects.filter(pk=pk).first()
         if row is None:
             raise Http404("no such request")
@@ -195,6 +198,8 @@ class TenantRequestView(TenantOperatorView):
             quirks=[(q, describe(q)) for q in row.quirks or []],
             events=events,
             who=row.resource_id if row.resource_type == "User" else "",
+            inline=inline,
         )
-        return render(request, "console/requests/detail.html", context)
+        template = "console/requests/_detail.html" if inline else "console/requests/detail.html"
+        return render(request, template, context)
 

@@ -213,3 +213,12 @@ def test_the_log_and_a_detail_read_a_bounded_number_of_queries(tenant_a, seeded,
     pk = rows_of(tenant_a)[0].pk
     with django_assert_max_num_queries(14):
         assert client.get(f"/console/tenants/{tenant_a.slug}/requests/{pk}").status_code == 200
+
+
+def test_a_row_expands_in_place_and_hides_again(tenant_a, seeded, support_operator):
+    rejected = rows_of(tenant_a, status=400)[0]
+    detail = f"/console/tenants/{tenant_a.slug}/requests/{rejected.pk}"
+    assert f'hx-get="{detail}" hx-target="#request-{rejected.pk}"' in support_operator.client.get(url(tenant_a)).content.decode()
+    partial = support_operator.client.get(detail, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in partial and "Open as a page" in partial and "true or false" in partial
+    assert support_operator.client.get(f"{detail}?part=none", HTTP_HX_REQUEST="true").content == b""

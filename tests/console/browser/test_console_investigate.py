@@ -57,12 +57,23 @@ def test_an_operator_traces_a_refused_deactivation_to_verdict_b(page: Page, live
     expect(page.get_by_role("heading", name="SCIM requests")).to_be_visible()
     page.get_by_label("Only errors").check()
     page.get_by_role("button", name="Apply").click()
-    rows = page.get_by_role("table", name="SCIM requests, newest first").locator("tbody tr")
+    rows = page.get_by_role("table", name="SCIM requests, newest first").locator("tbody tr.investigate-log__row")
     expect(rows).to_have_count(2)
     expect(page.get_by_text("true or false").first).to_be_visible()  # the fix next to the error
     shots("console-requests")
 
+    rows.first.get_by_role("link", name="Details").click()  # expands in place (htmx)
+    expanded = page.locator(".investigate-log__expand td").first
+    expect(expanded.get_by_role("heading", name="Request body")).to_be_visible()
+    expect(expanded.get_by_text('"value": "off"')).to_be_visible()
+    rows.first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    shots("console-requests-expanded")
+    expanded.get_by_role("button", name="Hide").click()
+    expect(expanded.get_by_role("heading", name="Request body")).to_have_count(0)
+
     rows.first.get_by_role("link", name="Details").click()
+    expanded.get_by_role("link", name="Open as a page").click()
+    expect(page.get_by_role("navigation", name="Breadcrumb")).to_be_visible()
     expect(page.get_by_role("heading", name="Request body")).to_be_visible()
     expect(page.get_by_text("active must be a boolean").first).to_be_visible()
     shots("console-request-detail")
