@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from outbox.models import Event
 
 PENDING_COUNT_CAP = 100_000
@@ -10,6 +12,16 @@ PENDING_COUNT_CAP = 100_000
 def pending_event_count() -> int:
     """Events waiting to be handled, parked ones left out (capped so a huge backlog stays cheap)."""
     return Event.objects.filter(handled_at__isnull=True, parked_at__isnull=True).order_by("seq")[:PENDING_COUNT_CAP].count()
+
+
+def oldest_pending_event_at() -> datetime | None:
+    """When the oldest event still waiting to be handled (parked ones left out) occurred (one indexed read)."""
+    return (
+        Event.objects.filter(handled_at__isnull=True, parked_at__isnull=True)
+        .order_by("seq")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
 
 
 def parked_event_count() -> int:

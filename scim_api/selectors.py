@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from outbox.models import Event
+from scim_api.export import REQUEST_LOG_COLUMNS
 from scim_api.models import RequestLog
 from tenants.context import tenant_schema
 from tenants.models import ScimConnection
@@ -74,7 +76,7 @@ RESOURCES = ("User", "Group")
 
 @dataclass(frozen=True)
 class RequestFilter:
-    """The Activity page's filters; empty values mean "any"."""
+    """The request log's filters (the portal's Activity page, the console's request log); empty values mean "any"."""
 
     status: str = ""  # a STATUS_CLASSES key, or an exact code such as "401"
     method: str = ""
@@ -83,6 +85,10 @@ class RequestFilter:
     connection_id: str = ""
     since: datetime | None = None
     until: datetime | None = None
+    scim_type: str = ""
+    body_text: str = ""  # text anywhere in the redacted request or response body
+    min_latency_ms: float | None = None
+    errors_only: bool = False  # status 400 and above
 
     def queryset(self) -> QuerySet[RequestLog]:
         qs = RequestLog.objects.all()
@@ -105,6 +111,14 @@ class RequestFilter:
             qs = qs.filter(received_at__gte=self.since)
         if self.until is not None:
             qs = qs.filter(received_at__lt=self.until)
+        if self.scim_type:
+            qs = qs.filter(scim_type=self.scim_type)
+        if self.body_text:
+            qs = qs.filter(Q(request_body__icontains=self.body_text) | Q(response_body__icontains=self.body_text))
+        if self.min_latency_ms is not None:
+            qs = qs.filter(latency_ms__gte=self.min_latency_ms)
+        if self.errors_only:
+            qs = qs.filter(status__gte=400)
         return qs
 
 
@@ -117,6 +131,31 @@ def request_page(filters: RequestFilter, *, before_id: int | None = None, limit:
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more and rows else None)
+
+
+def filtered_request_rows(filters: RequestFilter, *, chunk_size: int = 500) -> Iterator[tuple[Any, ...]]:
+    """Every row the filters match as REQUEST_LOG_COLUMNS tuples plus response_body, newest first, one
+    keyset query per chunk (an export's memory is one chunk, whatever the log's size)."""
+    before: int | None = None
+    while True:
+        qs = filters.queryset()
+        if before is not None:
+            qs = qs.filter(id__lt=before)
+        rows = list(qs.order_by("-id").values_list(*REQUEST_LOG_COLUMNS, "response_body")[:chunk_size])
+        yield from rows
+        if len(rows) < chunk_size:
+            return
+        before = rows[-1][0]
+
+
+def request_log_pks(entries: list[tuple[str, datetime]]) -> dict[str, int]:
+    """request id -> request-log pk for (request id, received_at) pairs, found through the time index (one query)."""
+    if not entries:
+        return {}
+    rows = RequestLog.objects.filter(
+        received_at__in={at for _, at in entries}, request_id__in={rid for rid, _ in entries}
+    ).values_list("request_id", "id")
+    return {request_id: pk for request_id, pk in rows}
 
 
 def events_of_requests(rows: list[RequestLog]) -> dict[str, list[Event]]:
