@@ -8,6 +8,7 @@ it but nothing changed; (d) the change was applied but an event is still undeliv
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -106,12 +107,18 @@ def _never_sent(facts: TimelineFacts) -> Verdict:
     )
 
 
+def _shown_path(path: str) -> str:
+    """The path after the connection (/Users/<id>): the connection is named elsewhere on the page."""
+    match = re.search(r"/(Users|Groups|Bulk)(/.*)?$", path, flags=re.IGNORECASE)
+    return match.group(0) if match else path
+
+
 def _rejected(facts: TimelineFacts, request: RequestEntry) -> Verdict:
     detail = request.error_detail or f"HTTP {request.status}"
     return Verdict(
         VerdictCode.REJECTED,
         "The IdP sent a deactivation and Rollcall rejected it",
-        f"{request.method} {request.path} at {_when(request.at)} was answered {request.status}"
+        f"{request.method} {_shown_path(request.path)} at {_when(request.at)} was answered {request.status}"
         f"{' (' + request.scim_type + ')' if request.scim_type else ''}: {detail}",
         fix=rejection_fix(request.status, request.scim_type),
         at=request.at,
@@ -133,7 +140,7 @@ def _no_change(facts: TimelineFacts, request: RequestEntry) -> Verdict:
     return Verdict(
         VerdictCode.NO_CHANGE,
         "Rollcall accepted the deactivation but nothing changed",
-        f"{request.method} {request.path} at {_when(request.at)} was answered {request.status}. {why}",
+        f"{request.method} {_shown_path(request.path)} at {_when(request.at)} was answered {request.status}. {why}",
         fix=fix,
         at=request.at,
         request_id=request.request_id,
@@ -229,7 +236,7 @@ def _reprovisioned(facts: TimelineFacts, taken: EventEntry, back: EventEntry) ->
     if back.actor.startswith("scim:"):
         connection = facts.connections.get(back.actor.removeprefix("scim:"))
         who = f"the {connection.idp} connection {connection.name or connection.id}" if connection else back.actor
-    how = f" with {request.method} {request.path}" if request else ""
+    how = f" with {request.method} {_shown_path(request.path)}" if request else ""
     return Verdict(
         VerdictCode.REPROVISIONED,
         "Re-provisioned after the deactivation",

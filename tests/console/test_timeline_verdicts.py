@@ -156,7 +156,7 @@ def test_f_reprovisioned_afterwards_by_whom_and_when(scim, tenant_a):
 
     assert verdict.code is VerdictCode.REPROVISIONED and verdict.code.letter == "f"
     assert "user.reactivated" in verdict.explanation
-    assert "by the generic connection" in verdict.explanation and "with PATCH /scim/v2/" in verdict.explanation
+    assert "by the generic connection" in verdict.explanation and f"with PATCH /Users/{user_id}" in verdict.explanation
     assert verdict.at is not None and verdict.request_id
 
 

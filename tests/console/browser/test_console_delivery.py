@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,45 +21,13 @@ from provisioning.models import WebhookDelivery
 from tenants.models import Operator
 from tests.console.browser.conftest import sign_in_operator
 from tests.console.pages_support import make_operator
-from tests.provisioning.infra import Receiver, Worker, wait_for, webhook_receiver
+from tests.provisioning.infra import Receiver, wait_for
 from tests.support.actors import OPERATOR
 from tests.support.directory import make_user
 from tests.support.tenants import ensure_tenant
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 TIMEOUT_MS = 20_000
-
-
-@pytest.fixture
-def delivery_env(monkeypatch, settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    """Two quick attempts before a delivery is dead, in this process and in the worker it starts."""
-    exports = tmp_path / "exports"
-    values = {
-        "ROLLCALL_WEBHOOK_ALLOW_PRIVATE": "1",
-        "ROLLCALL_WEBHOOK_MAX_ATTEMPTS": "2",
-        "ROLLCALL_WEBHOOK_RETRY_BASE": "0.3",
-        "ROLLCALL_WEBHOOK_RETRY_CAP": "1",
-        "ROLLCALL_WEBHOOK_TIMEOUT": "2",
-        "ROLLCALL_EXPORT_DIR": str(exports),
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    settings.ROLLCALL_WEBHOOK_MAX_ATTEMPTS = 2
-    settings.ROLLCALL_WEBHOOK_RETRY_BASE = 0.3
-    settings.ROLLCALL_WEBHOOK_RETRY_CAP = 1.0
-    settings.ROLLCALL_EXPORT_DIR = exports
-    return exports
-
-
-@pytest.fixture
-def delivery_worker(delivery_env, worker) -> Worker:  # type: ignore[no-untyped-def]
-    return worker  # started after delivery_env, so it sees the same settings
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with webhook_receiver() as r:
-        yield r
 
 
 def _deliveries(schema: str) -> list[WebhookDelivery]:
