@@ -1,6 +1,6 @@
 """The support engineer's story from the issue, in one browser session, on real traffic and a real worker.
 
-"Why didn't Jane get deprovisioned?" Acme's IdP sent a deactivation Rollcall refused, and Acme's
+"Why didn't Jane get deprovisioned?" Initech's IdP sent a deactivation Rollcall refused, and Initech's
 webhook receiver was down, so its deliveries went dead. An operator signs in with TOTP, finds the
 tenant with errors, opens its request log, finds the refused deactivation, opens Jane's timeline and
 reads the verdict; then replays a dead delivery to the (now fixed) receiver on 127.0.0.1, sees it
@@ -42,12 +42,12 @@ def _deliveries(schema: str) -> list[WebhookDelivery]:
 def test_a_support_engineer_explains_why_jane_was_not_deprovisioned_and_fixes_the_delivery(  # type: ignore[no-untyped-def]
     page: Page, live_server, delivery_worker, receiver: Receiver
 ) -> None:
-    acme = ensure_tenant("acme", "Acme Corp")
+    initech = ensure_tenant("initech", "Initech")
     calm = ensure_tenant("globex", "Globex")
-    hooks = receiver.on("/hooks", then=500)  # Acme's receiver is down
-    services.create_webhook_endpoint(tenant=acme, url=hooks, description="Acme app", actor=OPERATOR)
+    hooks = receiver.on("/hooks", then=500)  # Initech's receiver is down
+    services.create_webhook_endpoint(tenant=initech, url=hooks, description="Initech app", actor=OPERATOR)
 
-    scim = ScimClient.for_tenant(acme, idp="okta")
+    scim = ScimClient.for_tenant(initech, idp="okta")
     jane_id = jane(scim)
     assert scim.get("/Users/6f1c2a9e-0000-4000-8000-000000000000").status == 404
     assert patch(scim, jane_id, {"op": "replace", "path": "active", "value": "off"}) == 400  # refused
@@ -55,8 +55,8 @@ def test_a_support_engineer_explains_why_jane_was_not_deprovisioned_and_fixes_th
     assert globex.create_user("sam@globex.example").status == 201
 
     wait_for(
-        lambda: bool(_deliveries(acme.schema_name)) and all(d.status == "dead" for d in _deliveries(acme.schema_name)),
-        timeout=40, interval=0.3, what="Acme's deliveries to go dead",
+        lambda: bool(_deliveries(initech.schema_name)) and all(d.status == "dead" for d in _deliveries(initech.schema_name)),
+        timeout=40, interval=0.3, what="Initech's deliveries to go dead",
     )
     rollup.reconcile_tenants(batch=100)  # the beat job that keeps the tenant list's figures
 
@@ -66,13 +66,13 @@ def test_a_support_engineer_explains_why_jane_was_not_deprovisioned_and_fixes_th
     # -- which tenant has errors?
     page.get_by_role("link", name="Errors in the last hour").click()
     table = page.get_by_role("table")
-    expect(table.get_by_role("link", name="Acme Corp")).to_be_visible()
+    expect(table.get_by_role("link", name="Initech")).to_be_visible()
     expect(table.get_by_role("link", name="Globex")).to_have_count(0)
-    table.get_by_role("link", name="Acme Corp").click()
-    expect(page.get_by_role("heading", name="Acme Corp", level=1)).to_be_visible()
+    table.get_by_role("link", name="Initech").click()
+    expect(page.get_by_role("heading", name="Initech", level=1)).to_be_visible()
 
     # -- its request log, errors only: the refused deactivation, with the fix
-    page.get_by_role("navigation", name="Acme Corp").get_by_role("link", name="Request log").click()
+    page.get_by_role("navigation", name="Initech").get_by_role("link", name="Request log").click()
     page.get_by_label("Only errors").check()
     page.get_by_role("button", name="Apply").click()
     rows = page.get_by_role("table", name="SCIM requests, newest first").locator("tbody tr.investigate-log__row")
@@ -92,24 +92,24 @@ def test_a_support_engineer_explains_why_jane_was_not_deprovisioned_and_fixes_th
     # -- the receiver is fixed; replay a dead delivery and see it delivered (support may replay)
     receiver.on("/hooks", then=200)
     hits_before = len(receiver.hits("/hooks"))
-    page.get_by_role("navigation", name="Acme Corp").get_by_role("link", name="Webhooks").click()
+    page.get_by_role("navigation", name="Initech").get_by_role("link", name="Webhooks").click()
     page.get_by_role("link", name="Dead letter").click()
-    dead = _deliveries(acme.schema_name)[0]
+    dead = _deliveries(initech.schema_name)[0]
     page.get_by_role("link", name=f"Delivery of event {dead.event_seq}").click()
     page.get_by_label("Reason").fill("receiver back up, ticket 881")
     page.get_by_role("button", name="Replay now").click()
     wait_for(
-        lambda: next(d for d in _deliveries(acme.schema_name) if d.pk == dead.pk).status == "succeeded",
+        lambda: next(d for d in _deliveries(initech.schema_name) if d.pk == dead.pk).status == "succeeded",
         timeout=20, interval=0.3, what="the replayed delivery to succeed",
     )
     page.reload()
     expect(page.locator(".card__header .badge", has_text="Succeeded")).to_be_visible()
     assert len(receiver.hits("/hooks")) == hits_before + 1  # the replay reached the receiver, once
 
-    # -- the audit log, exported for Acme, holds the replay with its reason
+    # -- the audit log, exported for Initech, holds the replay with its reason
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit log").click()
     export = page.locator("#export")
-    export.get_by_label("Tenant").select_option("acme")
+    export.get_by_label("Tenant").select_option("initech")
     export.get_by_label("Format").select_option("csv")
     export.get_by_role("button", name="Start export").click()
     download_link = page.get_by_role("link", name="Download CSV")
@@ -119,4 +119,4 @@ def test_a_support_engineer_explains_why_jane_was_not_deprovisioned_and_fixes_th
     rows_out = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
     replayed = [r for r in rows_out if r["type"] == "webhook_delivery.replayed"]
     assert len(replayed) == 1 and replayed[0]["reason"] == "receiver back up, ticket 881"
-    assert {r["tenant_id"] for r in rows_out} == {str(acme.pk)}
+    assert {r["tenant_id"] for r in rows_out} == {str(initech.pk)}
