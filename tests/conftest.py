@@ -47,6 +47,13 @@ def _no_tenant_cache(settings) -> None:  # type: ignore[no-untyped-def]
     settings.ROLLCALL_TENANT_CACHE_SECONDS = 0
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+    """PBKDF2's million rounds cost 0.4 s a password here; tests create hundreds of accounts.
+    The product's own hasher list is checked in tests/config/test_settings.py."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+
+
 @pytest.fixture
 def acme(tenant_a) -> TenantRef:  # type: ignore[no-untyped-def]
     """Tenant A as the plain reference the pipeline and the domain services take."""

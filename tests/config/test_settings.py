@@ -89,3 +89,13 @@ def test_behind_the_proxy_http_is_redirected_to_https_but_health_probes_are_not(
     assert client.get("/docs/scim").status_code == 301
     assert client.get("/docs/scim", headers={"X-Forwarded-Proto": "https"}).status_code == 200
     assert client.get("/healthz").status_code in (200, 503)  # answered, not redirected
+
+
+def test_passwords_are_stored_with_django_s_pbkdf2_in_the_product() -> None:
+    """The tests swap in a fast hasher (tests/conftest.py); the product keeps Django's default list."""
+    from django.conf import global_settings
+
+    import config.settings as product_settings
+
+    assert not hasattr(product_settings, "PASSWORD_HASHERS")
+    assert global_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
