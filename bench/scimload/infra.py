@@ -202,14 +202,19 @@ class AppServer:
 
     def stop(self, timeout: float = 30.0) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)  # graceful: in-flight requests finish
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # the session the server leads, i.e. only its processes
-            proc.wait(10)
+        stop_session_leader(proc, timeout)
+
+
+def stop_session_leader(proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
+    """SIGTERM (a graceful stop: in-flight work finishes), then SIGKILL the session it leads, i.e. only its processes."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
 
 
 @dataclass
@@ -247,14 +252,7 @@ class BackgroundProcess:
 
     def stop(self, timeout: float = 30.0) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)  # warm shutdown: running tasks finish
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        stop_session_leader(proc, timeout)  # a warm shutdown: running tasks finish
 
 
 def _stat_fields(pid: str) -> list[str] | None:
