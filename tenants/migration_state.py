@@ -42,11 +42,15 @@ def _batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
 
 
 def _existing(schemas: Sequence[str]) -> set[str]:
-    """The schemas that have a django_migrations table (a schema without one has everything to apply)."""
+    """The schemas that have a django_migrations table (a schema without one has everything to apply).
+
+    Read from pg_catalog through pg_class's (relname, relnamespace) index: information_schema.tables
+    would filter every table of every schema by privilege, seconds per call with 10,000 tenants.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT table_schema FROM information_schema.tables"
-            " WHERE table_name = 'django_migrations' AND table_schema = ANY(%s)",
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relname = 'django_migrations' AND c.relkind = 'r' AND n.nspname = ANY(%s)",
             [list(schemas)],
         )
         return {row[0] for row in cursor.fetchall()}
