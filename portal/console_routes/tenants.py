@@ -12,6 +12,7 @@ urlpatterns = [
     path("tenants/<slug:slug>/", console_tenants.TenantOverviewView.as_view(), name="tenant"),
     path("tenants/<slug:slug>/setup-link", console_tenants.TenantSetupLinkView.as_view(), name="tenant-setup-link"),
     path("tenants/<slug:slug>/status", console_tenants.TenantStatusView.as_view(), name="tenant-status"),
+    path("tenants/<slug:slug>/rebuild", console_tenants.TenantRollupRebuildView.as_view(), name="tenant-rollup-rebuild"),
     path("tenants/<slug:slug>/tokens", console_tenants.TenantTokensView.as_view(), name="tenant-tokens"),
     path("operators", console_operators.OperatorsView.as_view(), name="operators"),
 ]

@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from console import services as console_services
 from console.setup_progress import SetupStage, setup_progress
 from console.tenant_list import (
     TenantFilter,
@@ -285,6 +286,16 @@ class TenantStatusView(TenantPageMixin, TenantOperatorView):
             return self.render_overview(suspend_form=form, confirm_suspend=fields)
         services.suspend_tenant(tenant=self.tenant, actor=actor, reason=form.cleaned_data["reason"])
         return self.render_overview(notice="Tenant suspended: every SCIM request now gets 401 and its pipeline stops. Nothing was deleted.")
+
+
+class TenantRollupRebuildView(TenantOperatorView):
+    """POST: recompute this tenant's health figures over the last 48 hours, as a job in the worker."""
+
+    permissions = {"POST": Permission.MANAGE_TENANTS}
+
+    def post(self, request: HttpRequest, slug: str) -> HttpResponse:
+        job = console_services.request_rollup_rebuild(actor=self.audit_actor(), tenant=self.tenant, hours=48)
+        return redirect("console:job", job_id=job.id)
 
 
 # --------------------------------------------------------------------------- connections & tokens

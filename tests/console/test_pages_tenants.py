@@ -290,3 +290,16 @@ def test_a_connection_of_another_tenant_is_a_404(admin_operator, tenant_a, tenan
 
 def test_tokens_page_empty_state(support_operator, tenant_a) -> None:  # type: ignore[no-untyped-def]
     assert "No connections yet" in support_operator.client.get(f"/console/tenants/{tenant_a.slug}/tokens").content.decode()
+
+
+def test_an_admin_rebuilds_a_tenants_figures_as_a_job_and_lands_on_its_progress(tenant_a, admin_operator) -> None:  # type: ignore[no-untyped-def]
+    from console.jobs import job_progress
+    from tenants.audit import AuditEventType, AuditWindow, audit_events
+
+    response = admin_operator.client.post(f"/console/tenants/{tenant_a.slug}/rebuild")
+    assert response.status_code == 302 and response["Location"].startswith("/console/jobs/")
+    job_id = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    progress = job_progress(job_id)
+    assert progress is not None and not progress.finished  # queued for the worker, not run in the request
+    requested = audit_events(AuditWindow(tenant_id=str(tenant_a.pk)), types=[AuditEventType.JOB_REQUESTED])
+    assert [event.actor_label for event in requested] == [admin_operator.operator.user.email]

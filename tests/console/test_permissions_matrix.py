@@ -28,6 +28,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("tenant", "GET"): SUPPORT,
     ("tenant-setup-link", "POST"): SUPPORT,
     ("tenant-status", "POST"): ADMIN,
+    ("tenant-rollup-rebuild", "POST"): ADMIN,
     ("tenant-tokens", "GET"): SUPPORT,
     ("tenant-tokens", "POST"): ADMIN,
     ("operators", "GET"): ADMIN,
