@@ -142,3 +142,9 @@ def test_the_audit_page_costs_the_same_queries_for_one_row_or_fifty(support_oper
     with count_queries(include_search_path=False) as many:
         client.get("/console/audit")
     assert many.count == few.count
+
+
+def test_an_unknown_tenant_slug_is_a_field_error_not_an_empty_log(admin_operator) -> None:  # type: ignore[no-untyped-def]
+    response = admin_operator.client.get("/console/audit?tenant=no-such-tenant")
+    assert response.status_code == 400
+    assert "No tenant has this slug." in response.content.decode()
