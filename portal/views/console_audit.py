@@ -44,7 +44,7 @@ class TenantSlugField(forms.CharField):
             label="Tenant",
             required=False,
             max_length=40,
-            widget=forms.TextInput(attrs={"class": "input", "placeholder": "Slug; empty for every tenant"}),
+            widget=forms.TextInput(attrs={"class": "input", "placeholder": "All, or a slug"}),
         )
 
     def clean(self, value: Any) -> str:
