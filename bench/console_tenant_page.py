@@ -12,7 +12,6 @@ tables and the search path picks one; operator, session and user rows stay in pu
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -23,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # The seeding of bench/console_tenants.py (this script's directory is first on sys.path).
-from console_tenants import _create, _prepare_database  # noqa: E402
+from console_tenants import BENCH_DB, _create  # noqa: E402
+from inprocess import setup_django, use_fresh_database  # noqa: E402
 
 CASES = {
     "first page, by name": "/console/",
@@ -42,11 +42,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20)
     args = parser.parse_args()
 
-    _prepare_database()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
+    use_fresh_database(BENCH_DB)
+    setup_django()
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection

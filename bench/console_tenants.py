@@ -15,7 +15,6 @@ Runs against DATABASE_URL if set, else the embedded PostgreSQL, in a throw-away 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -27,6 +26,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from inprocess import setup_django, timed, use_fresh_database  # noqa: E402  (bench/ is first on sys.path)
+
 BENCH_DB = "rollcall_bench_console"
 
 # A stand-in for the round-2 page (the design system's components come from the portal helper):
@@ -52,23 +53,6 @@ PAGE_TEMPLATE = """
 </tbody></table>
 {% if page.next_cursor %}<a href="?cursor={{ page.next_cursor }}">Next</a>{% endif %}
 """
-
-
-def _prepare_database() -> None:
-    import psycopg
-
-    from config.embedded import embedded_database_url
-
-    base = os.environ.get("DATABASE_URL") or embedded_database_url()
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    if "?" in base:
-        head, _, query = base.partition("?")
-        url = head.rsplit("/", 1)[0] + f"/{BENCH_DB}?{query}"
-    else:
-        url = base.rsplit("/", 1)[0] + f"/{BENCH_DB}"
-    os.environ["DATABASE_URL"] = url
 
 
 def _create(prefix: str, count: int, rng: random.Random) -> None:
@@ -116,21 +100,6 @@ def _create(prefix: str, count: int, rng: random.Random) -> None:
         TenantHealth.objects.bulk_create(health)
 
 
-def _timed(fn: Callable[[], Any], samples: int) -> tuple[list[float], int]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured:
-        fn()
-    queries = len([q for q in captured.captured_queries if not q["sql"].startswith("SET search_path")])
-    times = []
-    for _ in range(samples):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return times, queries
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--small", type=int, default=100)
@@ -139,11 +108,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=30)
     args = parser.parse_args()
 
-    _prepare_database()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
+    use_fresh_database(BENCH_DB)
+    setup_django()
     from django.core.management import call_command
     from django.db import connection
     from django.template import Context, Engine
@@ -189,7 +155,7 @@ def main() -> None:
         for label, (schema, _count) in schemas.items():
             tenant_connection().set_schema(schema)
             for case, fn in cases.items():
-                times, n = _timed(fn, args.samples)
+                times, n = timed(fn, args.samples)
                 results.setdefault((case, label, "selector"), []).extend(times)
                 queries[(case, label)] = n
                 shown[(case, label)] = len(fn().rows)
@@ -197,21 +163,21 @@ def main() -> None:
                 def render(fn: Callable[[], Any] = fn) -> str:
                     return template.render(Context({"page": fn()}))
 
-                times, _ = _timed(render, args.samples)
+                times, _ = timed(render, args.samples)
                 results.setdefault((case, label, "page"), []).extend(times)
             deep = deep_cursor()
 
             def deep_page(cursor: str | None = deep) -> Any:
                 return tenant_list(cursor=cursor)
 
-            times, n = _timed(deep_page, args.samples)
+            times, n = timed(deep_page, args.samples)
             results.setdefault((NEXT_PAGE, label, "selector"), []).extend(times)
             queries[(NEXT_PAGE, label)] = n
             shown[(NEXT_PAGE, label)] = len(deep_page().rows)
             def render_deep(deep_page: Callable[[], Any] = deep_page) -> str:
                 return template.render(Context({"page": deep_page()}))
 
-            times, _ = _timed(render_deep, args.samples)
+            times, _ = timed(render_deep, args.samples)
             results.setdefault((NEXT_PAGE, label, "page"), []).extend(times)
 
     def med(case: str, label: str, what: str) -> float:

@@ -13,7 +13,6 @@ number of queries.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -26,21 +25,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from inprocess import setup_django, timed, use_fresh_database  # noqa: E402  (bench/ is first on sys.path)
+
 BENCH_DB = "rollcall_bench_portal"
 DEPARTMENTS = ("Engineering", "Sales", "Finance", "Support", "Marketing")
-
-
-def _prepare_database() -> None:
-    import psycopg
-
-    from config.embedded import embedded_database_url
-
-    base = os.environ.get("DATABASE_URL") or embedded_database_url()
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    head, sep, query = base.partition("?")
-    os.environ["DATABASE_URL"] = head.rsplit("/", 1)[0] + f"/{BENCH_DB}" + (sep + query if sep else "")
 
 
 def _populate(count: int, rng: random.Random) -> dict[str, Any]:
@@ -85,21 +73,6 @@ def _populate(count: int, rng: random.Random) -> dict[str, Any]:
     return {"group": groups[3].pk}
 
 
-def _timed(fn: Callable[[], Any], samples: int) -> tuple[list[float], int]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured:
-        fn()
-    queries = len([q for q in captured.captured_queries if not q["sql"].startswith("SET search_path")])
-    times = []
-    for _ in range(samples):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return times, queries
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--small", type=int, default=1000)
@@ -108,11 +81,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20)
     args = parser.parse_args()
 
-    _prepare_database()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
+    use_fresh_database(BENCH_DB)
+    setup_django()
     from django.core.management import call_command
     from django.db import connection
 
@@ -168,7 +138,7 @@ def main() -> None:
         for label, tenant in tenants.items():
             with tenant_schema(tenant):
                 for case, fn in cases(label).items():
-                    times, n = _timed(fn, args.samples)
+                    times, n = timed(fn, args.samples)
                     results.setdefault((case, label), []).extend(times)
                     queries[(case, label)] = n
                     shown[(case, label)] = len(fn().rows)

@@ -15,7 +15,6 @@ Runs against DATABASE_URL if set, else the embedded PostgreSQL. Uses a throw-awa
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -23,24 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from inprocess import setup_django, use_fresh_database  # noqa: E402  (bench/ is first on sys.path)
+
 BENCH_DB = "rollcall_bench_tenants"
-
-
-def _prepare_database() -> None:
-    import psycopg
-
-    from config.embedded import embedded_database_url
-
-    base = os.environ.get("DATABASE_URL") or embedded_database_url()
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    if "?" in base:
-        head, _, query = base.partition("?")
-        url = head.rsplit("/", 1)[0] + f"/{BENCH_DB}?{query}"
-    else:
-        url = base.rsplit("/", 1)[0] + f"/{BENCH_DB}"
-    os.environ["DATABASE_URL"] = url
 
 
 PROBE_USERS = 150  # per probe: a create, a filter hit, a PATCH and a GET for each
@@ -100,11 +84,8 @@ def main() -> None:
     parser.add_argument("--visit-samples", type=int, default=20)
     args = parser.parse_args()
 
-    _prepare_database()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
+    use_fresh_database(BENCH_DB)
+    setup_django()
     from django.core.management import call_command
     from django.db import connection
 
