@@ -9,7 +9,7 @@ from provisioning.webhooks import delivery as sending
 from provisioning.webhooks import endpoints
 from scim_api.models import RequestLog
 from tenants.context import TenantRef, tenant_schema
-from tests.console.test_timeline_verdicts import deactivate, jane, patch
+from tests.console.test_timeline_verdicts import deactivate, delivered_deactivation, jane, patch
 from tests.provisioning.support import drain, webhook_receiver
 
 pytestmark = pytest.mark.django_db
@@ -58,19 +58,12 @@ def test_a_rejected_deactivation_shows_verdict_b_with_its_fix_and_the_request(te
 
 def test_a_delivered_deactivation_shows_verdict_e_with_handlers_webhooks_and_offboarding(tenant_a, scim, admin_operator):
     acme = TenantRef.of(tenant_a)
-    with webhook_receiver() as receiver:
-        with tenant_schema(acme):
-            endpoints.create_endpoint(url=receiver.on("/hooks"))
-        user_id = jane(scim)
-        deactivate(scim, user_id)
-        drain(acme)
-        with tenant_schema(acme):
-            assert sending.deliver(acme).failed == 0
+    _, hook_url = delivered_deactivation(scim, acme)
 
     html = admin_operator.client.get(people(tenant_a, q="00u-jane")).content.decode()
 
     assert 'class="verdict verdict--ok"' in html and "Verdict (e)" in html
-    assert f"{receiver.base_url}/hooks" in html and "Delivered" in html
+    assert hook_url in html and "Delivered" in html
     assert "Handler" in html and "Offboarding" in html and "user.deactivated" in html
     assert "active=true" in html and "active=false" in html  # the state before and after
     assert "Inactive" in html

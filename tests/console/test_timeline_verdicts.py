@@ -118,22 +118,30 @@ def test_d_applied_but_the_webhook_is_failing_names_endpoint_status_and_next_ret
     assert any(d.status == WebhookDelivery.Status.RETRYING and d.next_attempt_at for d in deliveries)
 
 
-def test_e_applied_and_delivered_with_the_offboarding_record(scim, tenant_a):
-    acme = TenantRef.of(tenant_a)
+def delivered_deactivation(scim: ScimClient, acme: TenantRef) -> tuple[str, str]:
+    """Jane created and deactivated, every event handled and delivered to a webhook receiver; her id and
+    the receiver's URL."""
     with webhook_receiver() as receiver:
+        hook_url = receiver.on("/hooks")
         with tenant_schema(acme):
-            endpoints.create_endpoint(url=receiver.on("/hooks"))
+            endpoints.create_endpoint(url=hook_url)
         user_id = jane(scim)
         deactivate(scim, user_id)
         drain(acme)
         with tenant_schema(acme):
             assert sending.deliver(acme).failed == 0
+    return user_id, hook_url
+
+
+def test_e_applied_and_delivered_with_the_offboarding_record(scim, tenant_a):
+    acme = TenantRef.of(tenant_a)
+    user_id, hook_url = delivered_deactivation(scim, acme)
 
     timeline = user_timeline(acme, user_id)
 
     verdict = timeline.verdict
     assert verdict.code is VerdictCode.DELIVERED and verdict.code.letter == "e"
-    assert "offboarding finished" in verdict.explanation and f"{receiver.base_url}/hooks" in verdict.explanation
+    assert "offboarding finished" in verdict.explanation and hook_url in verdict.explanation
     kinds = [e.kind for e in timeline.entries]
     assert EntryKind.OFFBOARDING in kinds and EntryKind.HANDLER_RUN in kinds
     deactivated = next(e for e in timeline.events if e.type == "user.deactivated")
