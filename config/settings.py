@@ -90,7 +90,8 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or embedded_database_url()
 REDIS_URL = os.environ.get("REDIS_URL") or embedded_redis_url(db=1 if os.environ.get("PYTEST_VERSION") else 0)
 
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
-_db["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend, minus a SET search_path and a health-check ping per request (see its docstring).
+_db["ENGINE"] = "tenants.postgresql_backend"
 _db.setdefault("OPTIONS", {})
 # A socket directory given as `?host=/dir` lands in OPTIONS only; dbshell and anything building a
 # connection from HOST/PORT would then reach 127.0.0.1:5432 instead. HOST is the one place for it.

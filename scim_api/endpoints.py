@@ -224,16 +224,18 @@ class UserEndpoint(ResourceEndpoint):
     created_without_expensive = True  # groups is readOnly: a new user is in no group yet
 
     def find(self, resource_id: str) -> DirectoryUser | None:
-        return selectors.find_user(resource_id)
+        return selectors.find_user(resource_id, group_flag=True)
 
     def select(self, spec: selectors.ListSpec) -> selectors.Page:
-        return selectors.list_users(spec)
+        return selectors.list_users(spec, group_flag=True)
 
     def count(self, filter_: Filter | None) -> int:
         return selectors.count_users(filter_)
 
     def documents(self, rows: list[Any], call: ScimCall, expand: bool) -> list[dict[str, Any]]:
-        groups = groups_of_users([r.id for r in rows]) if expand and rows else {}
+        # Rows read with the group flag skip the walk when no user is in any group.
+        in_groups = [r.id for r in rows if getattr(r, "in_a_group", True)] if expand else []
+        groups = groups_of_users(in_groups) if in_groups else {}
         return [user_document(r, call.base_url, group_refs(groups.get(r.id, []), call.base_url)) for r in rows]
 
     def create(self, resource: Document, call: ScimCall) -> DirectoryUser:

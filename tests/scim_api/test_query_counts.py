@@ -94,3 +94,20 @@ def test_a_create_writes_its_rows_events_and_log_row_in_one_statement(scim, sett
     statements = [s for s in queries.statements if "SAVEPOINT" not in s and s not in ("BEGIN", "COMMIT")]
     assert len(statements) == 1, statements
     assert all(table in statements[0] for table in ("directory_directoryuser", "directory_uservalue", "outbox_event", "scim_requestlog"))
+
+
+def test_a_user_in_no_group_is_read_without_walking_the_group_tree(scim):
+    loner = scim.create_user("loner@acme.test")
+    member = scim.create_user("member@acme.test")
+    scim.create_group("Crew", [member["id"]])
+    with count_queries() as queries:
+        read = scim.get(f"/Users/{loner['id']}")
+    assert read.status == 200 and read.body["userName"] == "loner@acme.test" and read.body.get("groups", []) == []
+    assert not queries.touching("walk_up")
+    with count_queries() as queries:
+        groups = scim.get(f"/Users/{member['id']}")["groups"]
+    assert [g["display"] for g in groups] == ["Crew"]
+    assert len(queries.touching("walk_up")) == 1
+    with count_queries() as queries:
+        listed = scim.get('/Users?filter=userName sw "loner"')["Resources"]
+    assert [u["userName"] for u in listed] == ["loner@acme.test"] and not queries.touching("walk_up")

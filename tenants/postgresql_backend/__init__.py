@@ -1,0 +1,2 @@
+"""Rollcall's database backend: django-tenants' schema-switching PostgreSQL backend, minus two round
+trips per request (see base.py)."""
