@@ -31,7 +31,7 @@ lint: $(STAMP)
 	DATABASE_URL=postgresql://lint@127.0.0.1:1/lint REDIS_URL=redis://127.0.0.1:1/0 $(BIN)/mypy .
 
 bench-tenants: $(STAMP)
-	$(BIN)/python bench/tenant_creation.py
+	$(BIN)/python bench/tenant_scale.py
 
 bench-scim: $(STAMP)
 	$(BIN)/python bench/scim_load.py

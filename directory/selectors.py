@@ -23,6 +23,7 @@ from directory.errors import InvalidValue
 from directory.filtering import compile_group_filter, compile_user_filter
 from directory.models import DirectoryGroup, DirectoryUser, Membership, UserValue
 from directory.nesting import groups_of_users
+from directory.prepared import PkLookup
 from scim.filter import AttrPath, Filter
 from scim.schema import Attribute
 
@@ -53,30 +54,31 @@ def with_group_flag(qs: QuerySet[DirectoryUser]) -> QuerySet[DirectoryUser]:
     return qs.annotate(in_a_group=Exists(Membership.objects.filter(user_id=OuterRef("pk"))))
 
 
+# The SCIM hot path's key reads, compiled once per process (directory.prepared).
+_USER = PkLookup(DirectoryUser, lambda pk: DirectoryUser.objects.filter(pk=pk))
+_USER_FOR_UPDATE = PkLookup(DirectoryUser, lambda pk: DirectoryUser.objects.select_for_update().filter(pk=pk))
+_USER_WITH_GROUP_FLAG = PkLookup(DirectoryUser, lambda pk: with_group_flag(DirectoryUser.objects.filter(pk=pk)))
+_GROUP = PkLookup(DirectoryGroup, lambda pk: DirectoryGroup.objects.filter(pk=pk))
+_GROUP_FOR_UPDATE = PkLookup(DirectoryGroup, lambda pk: DirectoryGroup.objects.select_for_update().filter(pk=pk))
+
+
 def find_user(user_id: str, *, for_update: bool = False, group_flag: bool = False) -> DirectoryUser | None:
+    """The user by id (None for an unknown or malformed id); locked FOR UPDATE, or annotated
+    `in_a_group` (with_group_flag), when asked."""
     pk = parse_id(user_id)
     if pk is None:
         return None
-    qs = DirectoryUser.objects.all()
-    if for_update:
-        qs = qs.select_for_update()
-    if group_flag:
-        qs = with_group_flag(qs)
-    # get(), not first(): the primary key is unique, so no ORDER BY is needed.
-    try:
-        return qs.get(pk=pk)
-    except DirectoryUser.DoesNotExist:
-        return None
+    if for_update and group_flag:
+        raise ValueError("find_user: a locked read is for a change, the group flag for rendering; ask for one")
+    lookup = _USER_FOR_UPDATE if for_update else _USER_WITH_GROUP_FLAG if group_flag else _USER
+    return lookup.get(pk)
 
 
 def find_group(group_id: str, *, for_update: bool = False) -> DirectoryGroup | None:
     pk = parse_id(group_id)
     if pk is None:
         return None
-    qs = DirectoryGroup.objects.all()
-    if for_update:
-        qs = qs.select_for_update()
-    return qs.filter(pk=pk).first()
+    return (_GROUP_FOR_UPDATE if for_update else _GROUP).get(pk)
 
 
 def member_rows(group_ids: Sequence[uuid.UUID]) -> QuerySet[Membership]:

@@ -38,6 +38,7 @@ DECLARE
     qsrc text := quote_ident(source) || '.';
     dest text := '__ROLLCALL_DEST__';
     caller_path text := current_setting('search_path');
+    has_rows boolean;
 BEGIN
     SELECT oid INTO src FROM pg_namespace WHERE nspname = source;
     IF src IS NULL THEN
@@ -53,9 +54,14 @@ BEGIN
         INSERT INTO public.rollcall_template_ddl VALUES (source, n, format(
             'CREATE TABLE %s.%I (LIKE %I.%I INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING GENERATED INCLUDING STORAGE)',
             dest, rec.relname, source, rec.relname));
-        n := n + 1;
-        INSERT INTO public.rollcall_template_ddl VALUES (source, n, format(
-            'INSERT INTO %s.%I OVERRIDING SYSTEM VALUE SELECT * FROM %I.%I', dest, rec.relname, source, rec.relname));
+        -- Rows only where the template has some (migrations' data): most tables are empty, and a
+        -- copy or a sequence reset per empty table is a third of a clone's statements for nothing.
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I)', source, rec.relname) INTO has_rows;
+        IF has_rows THEN
+            n := n + 1;
+            INSERT INTO public.rollcall_template_ddl VALUES (source, n, format(
+                'INSERT INTO %s.%I OVERRIDING SYSTEM VALUE SELECT * FROM %I.%I', dest, rec.relname, source, rec.relname));
+        END IF;
     END LOOP;
 
     FOR rec IN
@@ -64,6 +70,8 @@ BEGIN
         WHERE c.relnamespace = src AND c.relkind = 'r' AND a.attidentity <> '' AND NOT a.attisdropped
         ORDER BY c.relname, a.attname
     LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I)', source, rec.relname) INTO has_rows;
+        CONTINUE WHEN NOT has_rows;  -- a new table's identity already starts at 1
         n := n + 1;
         INSERT INTO public.rollcall_template_ddl VALUES (source, n, format(
             'SELECT setval(pg_get_serial_sequence(%L, %L), COALESCE((SELECT max(%I) FROM %s.%I), 0) + 1, false)',

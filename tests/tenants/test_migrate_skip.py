@@ -78,3 +78,60 @@ def test_parallel_out_of_range_is_refused() -> None:
 
     with pytest.raises(CommandError, match="--parallel"):
         call_command("rollcall_migrate", "--parallel", "0")
+
+
+REQUEST_LOG_COLUMN = ("scim", "0002_requestlog_auth_failure", "scim_requestlog", "auth_failure")
+
+
+def _unapply_request_log_column(schema: str) -> None:
+    """Put the schema back where the release before scim 0002 left it: no column, no record."""
+    app, name, table, column = REQUEST_LOG_COLUMN
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE "{schema}".{table} DROP COLUMN {column}')
+        cursor.execute(f'DELETE FROM "{schema}".django_migrations WHERE app = %s AND name = %s', [app, name])
+
+
+def _columns(schema: str, table: str) -> list[tuple[str, str, str | None]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, data_type, column_default FROM information_schema.columns"
+            " WHERE table_schema = %s AND table_name = %s ORDER BY column_name",
+            [schema, table],
+        )
+        return list(cursor.fetchall())
+
+
+def test_a_release_migration_is_replayed_on_schemas_with_the_same_records(tenant_a, tenant_b) -> None:  # type: ignore[no-untyped-def]
+    reference = _columns(tenant_a.schema_name, "scim_requestlog")
+    for tenant in (tenant_a, tenant_b):
+        _unapply_request_log_column(tenant.schema_name)
+    out = io.StringIO()
+    call_command("rollcall_migrate", stdout=out)
+    assert "and 2 tenant schemas (1 of them by replaying" in out.getvalue()
+    for tenant in (tenant_a, tenant_b):  # the executor's schema and the replayed one end up alike
+        assert _columns(tenant.schema_name, "scim_requestlog") == reference
+    assert stale_schemas([tenant_a.schema_name, tenant_b.schema_name]) == []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT count(*) FROM "{tenant_b.schema_name}".django_migrations WHERE app = %s AND name = %s',
+            REQUEST_LOG_COLUMN[:2],
+        )
+        assert cursor.fetchone()[0] == 1  # recorded once, like the executor records it
+
+
+def test_only_plans_sql_expresses_exactly_are_replayed() -> None:
+    from django.db import migrations, models
+
+    from tenants.migration_replay import _replayable
+
+    def migration(*operations, atomic: bool = True):  # type: ignore[no-untyped-def]
+        probe = type("Migration", (migrations.Migration,), {"operations": list(operations), "atomic": atomic})
+        return probe("0099_probe", "scim")
+
+    add = migrations.AddField("requestlog", "probe", models.CharField(max_length=8, default=""))
+    data = migrations.RunPython(migrations.RunPython.noop)
+    assert _replayable([(migration(add), False)])
+    assert not _replayable([(migration(add, data), False)])  # a data step depends on each schema's rows
+    assert not _replayable([(migration(migrations.SeparateDatabaseAndState(database_operations=[data])), False)])
+    assert not _replayable([(migration(add, atomic=False), False)])
+    assert not _replayable([(migration(add), True)])  # backwards

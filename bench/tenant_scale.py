@@ -1,4 +1,5 @@
-"""Tenants at scale: creating one tenant with N present, and a deploy's migrate with nothing to apply.
+"""Tenants at scale: creating one tenant with N present, a deploy's migrate with nothing to apply, and
+a deploy's migrate with one new column in every tenant schema.
 
 Runs against DATABASE_URL if set, else the embedded PostgreSQL. Uses a throw-away database
 (rollcall_bench_tenants) so it never touches real data. Prints, side by side in one run:
@@ -7,9 +8,12 @@ Runs against DATABASE_URL if set, else the embedded PostgreSQL. Uses a throw-awa
 - `rollcall_migrate` over all N tenants when nothing is to apply (it skips up-to-date schemas by
   their migration records), vs django-tenants' `migrate_schemas`, which visits every schema: its
   per-schema cost is measured on a sample of up-to-date schemas and multiplied by N;
+- `rollcall_migrate --parallel 2` applying a one-column release migration to every tenant schema:
+  scim 0002 (`scim_requestlog.auth_failure`, an AddField) is taken back out of every schema first
+  (column dropped, record deleted, untimed), so the migrate applies exactly that migration everywhere;
 - SCIM latency (p50/p99, in-process) on one tenant with 12 tenants present and again with N present.
 
-    python bench/tenant_creation.py [--existing 1000] [--measure 50] [--visit-samples 20]
+    python bench/tenant_scale.py [--existing 1000] [--measure 50] [--visit-samples 20] [--parallel 2]
 """
 
 from __future__ import annotations
@@ -71,6 +75,24 @@ def scim_probe(label: str, users: int = PROBE_USERS) -> list[float]:
     return timings
 
 
+RELEASE_MIGRATION = ("scim", "0002_requestlog_auth_failure")
+
+
+def unapply_release_column(schemas: list[str], batch: int = 200) -> None:
+    """Take scim 0002 back out of every schema (its column and its record), a batch per statement,
+    so the next migrate has exactly one AddField to apply everywhere (untimed set-up)."""
+    from django.db import connection
+
+    app, name = RELEASE_MIGRATION
+    for start in range(0, len(schemas), batch):
+        statements = []
+        for schema in schemas[start : start + batch]:
+            statements.append(f'ALTER TABLE "{schema}".scim_requestlog DROP COLUMN auth_failure;')
+            statements.append(f"DELETE FROM \"{schema}\".django_migrations WHERE app = '{app}' AND name = '{name}';")
+        with connection.cursor() as cursor:
+            cursor.execute("\n".join(statements))
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
@@ -82,6 +104,7 @@ def main() -> None:
     parser.add_argument("--measure", type=int, default=50)
     parser.add_argument("--migrate-samples", type=int, default=3)
     parser.add_argument("--visit-samples", type=int, default=20)
+    parser.add_argument("--parallel", type=int, default=2, help="rollcall_migrate --parallel for the release migration")
     args = parser.parse_args()
 
     use_fresh_database(BENCH_DB)
@@ -140,6 +163,15 @@ def main() -> None:
         visit_ms.append((time.perf_counter() - t0) * 1000)
         tenant_connection().set_schema_to_public()
     visit_estimate_s = statistics.median(visit_ms) * present / 1000
+    tenant_connection().set_schema_to_public()
+    schemas = list(Tenant.objects.exclude(schema_name="public").values_list("schema_name", flat=True))
+    unapply_release_column(schemas)
+    t0 = time.perf_counter()
+    call_command("rollcall_migrate", "--parallel", str(args.parallel), verbosity=1)
+    release_s = time.perf_counter() - t0
+    from tenants.migration_state import stale_schemas
+
+    left = stale_schemas(schemas)
 
     clone_ms.sort()
     median = statistics.median(clone_ms)
@@ -157,6 +189,10 @@ def main() -> None:
         f" (n={len(visit_ms)}) -> about {visit_estimate_s:.0f} s for {present} tenants"
     )
     print(f"skipping by migration records is {visit_estimate_s / noop_s:.0f}x faster")
+    print(
+        f"rollcall_migrate --parallel {args.parallel}, one new column in {len(schemas)} tenant schemas: {release_s:.1f} s"
+        f" (target < 600 s at 10,000); schemas left stale: {len(left)}"
+    )
     print()
     print(f"SCIM on one tenant, {len(few)} requests in-process (create, filter, PATCH, GET per user):")
     for name, q in (("p50", 0.5), ("p99", 0.99)):
