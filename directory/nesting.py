@@ -64,6 +64,29 @@ def groups_of_users(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict[
     return result
 
 
+# One user's groups (direct and indirect) as a JSON array, correlated to the user row of the
+# enclosing query: the row and its `groups` in one statement. Same walk and the same order (by
+# group id, a direct membership winning over an indirect one) as groups_of_users.
+_GROUPS_OF_THE_ROW = """(WITH RECURSIVE walk_up(group_id, direct, depth) AS (
+        SELECT m.group_id, true, 0 FROM directory_membership m WHERE m.user_id = "directory_directoryuser"."id"
+        UNION
+        SELECT p.group_id, false, w.depth + 1
+        FROM walk_up w JOIN directory_membership p ON p.child_group_id = w.group_id
+        WHERE w.depth < %s
+    )
+    SELECT coalesce(json_agg(json_build_object('group_id', d.group_id, 'direct', d.direct, 'display_name', d.display_name)
+                             ORDER BY d.group_id), '[]')::text
+    FROM (SELECT DISTINCT ON (w.group_id) w.group_id, w.direct, g.display_name
+          FROM walk_up w JOIN directory_directorygroup g ON g.id = w.group_id
+          ORDER BY w.group_id, w.direct DESC) d)"""
+
+
+def groups_of_the_row_sql() -> tuple[str, tuple[int]]:
+    """A scalar subquery (SQL, params) giving each `directory_directoryuser` row's groups as JSON text:
+    a list of {"group_id", "direct", "display_name"}, as groups_of_users gives per user."""
+    return _GROUPS_OF_THE_ROW, (MAX_GROUP_NESTING,)
+
+
 def group_ancestors(group_id: uuid.UUID) -> set[uuid.UUID]:
     """The group and every group it is (transitively) a member of."""
     sql = f"WITH RECURSIVE {_WALK_UP.format(seed=_FROM_GROUPS)} SELECT DISTINCT group_id FROM walk_up"

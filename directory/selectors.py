@@ -7,7 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+import orjson
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Lower
 
@@ -22,7 +24,7 @@ from directory.catalog import (
 from directory.errors import InvalidValue
 from directory.filtering import compile_group_filter, compile_user_filter
 from directory.models import DirectoryGroup, DirectoryUser, Membership, UserValue
-from directory.nesting import groups_of_users
+from directory.nesting import groups_of_the_row_sql, groups_of_users
 from directory.prepared import PkLookup
 from scim.filter import AttrPath, Filter
 from scim.schema import Attribute
@@ -48,29 +50,40 @@ def parse_id(raw: str) -> uuid.UUID | None:
         return None
 
 
-def with_group_flag(qs: QuerySet[DirectoryUser]) -> QuerySet[DirectoryUser]:
-    """Each user annotated `in_a_group`: whether it is a direct member of any group. A user who is not
-    needs no walk up the group tree to render its `groups` (one round trip less per read)."""
-    return qs.annotate(in_a_group=Exists(Membership.objects.filter(user_id=OuterRef("pk"))))
+GROUPS_ANNOTATION = "groups_json"
+
+
+def with_groups(qs: QuerySet[DirectoryUser]) -> QuerySet[DirectoryUser]:
+    """Each user annotated `groups_json`: its direct and indirect groups as JSON text (groups_in_row
+    reads it), so rendering `groups` needs no second query."""
+    subquery, params = groups_of_the_row_sql()
+    return qs.annotate(**{GROUPS_ANNOTATION: RawSQL(subquery, params, output_field=TextField())})
+
+
+def groups_in_row(user: DirectoryUser) -> list[dict[str, Any]] | None:
+    """The groups a with_groups read carried ({"group_id", "direct", "display_name"} each), or None
+    when the user was read without them."""
+    raw = getattr(user, GROUPS_ANNOTATION, None)
+    return None if raw is None else list(orjson.loads(raw))
 
 
 # The SCIM hot path's key reads, compiled once per process (directory.prepared).
 _USER = PkLookup(DirectoryUser, lambda pk: DirectoryUser.objects.filter(pk=pk))
-_USER_FOR_UPDATE = PkLookup(DirectoryUser, lambda pk: DirectoryUser.objects.select_for_update().filter(pk=pk))
-_USER_WITH_GROUP_FLAG = PkLookup(DirectoryUser, lambda pk: with_group_flag(DirectoryUser.objects.filter(pk=pk)))
+# A locked read starts a change whose response renders the user: it carries the groups too (a user's
+# own change never changes its group memberships, so they still hold afterwards).
+_USER_FOR_UPDATE = PkLookup(DirectoryUser, lambda pk: with_groups(DirectoryUser.objects.select_for_update().filter(pk=pk)))
+_USER_WITH_GROUPS = PkLookup(DirectoryUser, lambda pk: with_groups(DirectoryUser.objects.filter(pk=pk)))
 _GROUP = PkLookup(DirectoryGroup, lambda pk: DirectoryGroup.objects.filter(pk=pk))
 _GROUP_FOR_UPDATE = PkLookup(DirectoryGroup, lambda pk: DirectoryGroup.objects.select_for_update().filter(pk=pk))
 
 
-def find_user(user_id: str, *, for_update: bool = False, group_flag: bool = False) -> DirectoryUser | None:
-    """The user by id (None for an unknown or malformed id); locked FOR UPDATE, or annotated
-    `in_a_group` (with_group_flag), when asked."""
+def find_user(user_id: str, *, for_update: bool = False, groups: bool = False) -> DirectoryUser | None:
+    """The user by id (None for an unknown or malformed id); locked FOR UPDATE when asked; with its
+    groups (with_groups) when asked and on every locked read."""
     pk = parse_id(user_id)
     if pk is None:
         return None
-    if for_update and group_flag:
-        raise ValueError("find_user: a locked read is for a change, the group flag for rendering; ask for one")
-    lookup = _USER_FOR_UPDATE if for_update else _USER_WITH_GROUP_FLAG if group_flag else _USER
+    lookup = _USER_FOR_UPDATE if for_update else _USER_WITH_GROUPS if groups else _USER
     return lookup.get(pk)
 
 
@@ -192,12 +205,12 @@ def _ordering(catalog: ResourceCatalog, spec: ListSpec) -> list[Any]:
     return [ordered, "created", "id"]
 
 
-def list_users(spec: ListSpec, *, group_flag: bool = False) -> Page:
+def list_users(spec: ListSpec, *, groups: bool = False) -> Page:
     """Users matching the filter, in the requested order (stable: creation, id), one page."""
     condition = compile_user_filter(spec.filter) if spec.filter is not None else Q()
     qs = DirectoryUser.objects.filter(condition)
-    if group_flag:
-        qs = with_group_flag(qs)
+    if groups:
+        qs = with_groups(qs)
     return page(qs, order_by=_ordering(USER_CATALOG, spec), start_index=spec.start_index, count=spec.count)
 
 

@@ -224,19 +224,24 @@ class UserEndpoint(ResourceEndpoint):
     created_without_expensive = True  # groups is readOnly: a new user is in no group yet
 
     def find(self, resource_id: str) -> DirectoryUser | None:
-        return selectors.find_user(resource_id, group_flag=True)
+        return selectors.find_user(resource_id, groups=True)
 
     def select(self, spec: selectors.ListSpec) -> selectors.Page:
-        return selectors.list_users(spec, group_flag=True)
+        return selectors.list_users(spec, groups=True)
 
     def count(self, filter_: Filter | None) -> int:
         return selectors.count_users(filter_)
 
     def documents(self, rows: list[Any], call: ScimCall, expand: bool) -> list[dict[str, Any]]:
-        # Rows read with the group flag skip the walk when no user is in any group.
-        in_groups = [r.id for r in rows if getattr(r, "in_a_group", True)] if expand else []
-        groups = groups_of_users(in_groups) if in_groups else {}
-        return [user_document(r, call.base_url, group_refs(groups.get(r.id, []), call.base_url)) for r in rows]
+        if not expand:
+            return [user_document(r, call.base_url, []) for r in rows]
+        # Rows read with their groups (selectors.with_groups) need no walk; others get one for all.
+        carried = {r.id: selectors.groups_in_row(r) for r in rows}
+        missing = [user_id for user_id, groups in carried.items() if groups is None]
+        walked = groups_of_users(missing) if missing else {}
+        return [
+            user_document(r, call.base_url, group_refs(carried[r.id] or walked.get(r.id, []), call.base_url)) for r in rows
+        ]
 
     def create(self, resource: Document, call: ScimCall) -> DirectoryUser:
         return user_services.create_user(resource=resource, ctx=call.ctx)

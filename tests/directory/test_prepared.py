@@ -24,10 +24,13 @@ def test_a_compiled_read_builds_the_same_user_as_the_orm(tenant_a):
     user = make_user("same@acme.test", title="Engineer", email="same@acme.test")
     loner = make_user("loner@acme.test")
     make_group("Crew", members=[user.pk])
-    found = selectors.find_user(str(user.pk), group_flag=True)
+    found = selectors.find_user(str(user.pk), groups=True)
     assert found is not None and _fields(found) == _fields(DirectoryUser.objects.get(pk=user.pk))
-    assert getattr(found, "in_a_group") is True  # noqa: B009  (an annotation, not a model attribute)
-    assert getattr(selectors.find_user(str(loner.pk), group_flag=True), "in_a_group") is False  # noqa: B009
+    assert [g["display_name"] for g in selectors.groups_in_row(found) or []] == ["Crew"]
+    no_groups = selectors.find_user(str(loner.pk), groups=True)
+    assert no_groups is not None and selectors.groups_in_row(no_groups) == []
+    plain = selectors.find_user(str(loner.pk))
+    assert plain is not None and selectors.groups_in_row(plain) is None  # read without them
     assert found._state.adding is False and found._state.db == "default"  # saved like an ORM-loaded row
     assert selectors.find_user(str(uuid.uuid4())) is None and selectors.find_user("not-a-uuid") is None
 

@@ -96,18 +96,28 @@ def test_a_create_writes_its_rows_events_and_log_row_in_one_statement(scim, sett
     assert all(table in statements[0] for table in ("directory_directoryuser", "directory_uservalue", "outbox_event", "scim_requestlog"))
 
 
-def test_a_user_in_no_group_is_read_without_walking_the_group_tree(scim):
-    loner = scim.create_user("loner@acme.test")
+def test_a_user_is_read_with_its_groups_in_one_statement(scim):
     member = scim.create_user("member@acme.test")
-    scim.create_group("Crew", [member["id"]])
+    loner = scim.create_user("loner@acme.test")
+    parent = scim.create_group("Parent")
+    child = scim.create_group("Crew", [member["id"]])
+    scim.patch_ops(f"/Groups/{parent['id']}", {"op": "add", "path": "members", "value": [{"value": child["id"]}]})
+    scim.get(f"/Users/{member['id']}")  # warm: the read's SQL is compiled once per process
+    with count_queries(include_search_path=False) as queries:
+        read = scim.get(f"/Users/{member['id']}")
+    assert {(g["display"], g["type"]) for g in read.body["groups"]} == {("Crew", "direct"), ("Parent", "indirect")}
+    reads = [s for s in queries.touching("directory_") if not s.startswith("INSERT")]
+    assert len(reads) == 1 and "walk_up" in reads[0]  # the row and its groups together
+    listed = scim.get('/Users?filter=userName sw "member"')["Resources"]
+    assert {g["display"] for g in listed[0]["groups"]} == {"Crew", "Parent"}
+    alone = scim.get(f"/Users/{loner['id']}")
+    assert alone.status == 200 and alone.body.get("groups", []) == []
+
+
+def test_a_change_to_a_user_renders_its_groups_without_a_second_read(scim):
+    member = scim.create_user("member2@acme.test")
+    scim.create_group("Crew2", [member["id"]])
     with count_queries() as queries:
-        read = scim.get(f"/Users/{loner['id']}")
-    assert read.status == 200 and read.body["userName"] == "loner@acme.test" and read.body.get("groups", []) == []
-    assert not queries.touching("walk_up")
-    with count_queries() as queries:
-        groups = scim.get(f"/Users/{member['id']}")["groups"]
-    assert [g["display"] for g in groups] == ["Crew"]
-    assert len(queries.touching("walk_up")) == 1
-    with count_queries() as queries:
-        listed = scim.get('/Users?filter=userName sw "loner"')["Resources"]
-    assert [u["userName"] for u in listed] == ["loner@acme.test"] and not queries.touching("walk_up")
+        patched = scim.patch_ops(f"/Users/{member['id']}", {"op": "replace", "path": "displayName", "value": "M"})
+    assert patched.status == 200 and [g["display"] for g in patched.body["groups"]] == ["Crew2"]
+    assert len(queries.touching("walk_up")) == 1  # in the locked read
