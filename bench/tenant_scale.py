@@ -93,6 +93,30 @@ def unapply_release_column(schemas: list[str], batch: int = 200) -> None:
             cursor.execute("\n".join(statements))
 
 
+def nullable_column_replay(schemas: list[str], parallel: int) -> float:
+    """Seconds to group the schemas and replay the SQL Django writes for a nullable AddField on all of
+    them (tenants.migration_replay, what rollcall_migrate runs after its pilot); dropped afterwards."""
+    from django.db import connection
+    from django.db.models import CharField
+
+    from scim_api.models import RequestLog
+    from tenants.migration_replay import ReplayablePlan, replay_in_parallel, schemas_by_records
+
+    field = CharField(max_length=32, null=True)
+    field.set_attributes_from_name("bench_probe")
+    with connection.schema_editor(collect_sql=True) as editor:
+        editor.add_field(RequestLog, field)
+    plan = ReplayablePlan(statements=tuple(editor.collected_sql), records=())
+    t0 = time.perf_counter()
+    schemas_by_records(schemas)
+    replay_in_parallel(schemas, plan, parallel)
+    seconds = time.perf_counter() - t0
+    for start in range(0, len(schemas), 200):
+        with connection.cursor() as cursor:
+            cursor.execute("\n".join(f'ALTER TABLE "{s}".scim_requestlog DROP COLUMN bench_probe;' for s in schemas[start : start + 200]))
+    return seconds
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
@@ -172,6 +196,7 @@ def main() -> None:
     from tenants.migration_state import stale_schemas
 
     left = stale_schemas(schemas)
+    nullable_s = nullable_column_replay(schemas, args.parallel)
 
     clone_ms.sort()
     median = statistics.median(clone_ms)
@@ -192,6 +217,10 @@ def main() -> None:
     print(
         f"rollcall_migrate --parallel {args.parallel}, one new column in {len(schemas)} tenant schemas: {release_s:.1f} s"
         f" (target < 600 s at 10,000); schemas left stale: {len(left)}"
+    )
+    print(
+        f"the same replay of a nullable one-column AddField (no DEFAULT) in {len(schemas)} schemas: {nullable_s:.1f} s"
+        " (PostgreSQL's ADD COLUMN ... DEFAULT is what costs, see bench/README.md)"
     )
     print()
     print(f"SCIM on one tenant, {len(few)} requests in-process (create, filter, PATCH, GET per user):")

@@ -5,23 +5,24 @@ Every tenant schema is a clone of the same template and has been migrated by the
 so two schemas with the same applied-migration records have the same tables, columns, indexes and
 constraint names, and the same pending migrations compile to the same SQL (unqualified: it runs
 under the schema's search_path). Building Django's migration state for a schema costs about two
-seconds with 10,000 schemas present; running the compiled SQL costs one round trip. So, per group of
-schemas with identical records: the first (the pilot) is migrated by django-tenants' executor, the
-SQL of its plan having been collected first (what `sqlmigrate` prints, against the pilot, before it
-changes); every other schema of the group gets that SQL and the migration records in one
-transaction.
+seconds with 10,000 schemas present; running the compiled SQL is one transaction. So the stale
+schemas are grouped by their records (a fingerprint read many schemas per statement); in each group
+the first (the pilot) goes through django-tenants' executor, its plan's SQL having been collected
+first (what `sqlmigrate` prints, against the pilot before it changes), and every other schema of the
+group gets that SQL and the migration records in one transaction, several schemas at once on
+parallel connections.
 
-Only plans that SQL can express exactly are replayed: a plan with a RunPython operation (its effect
-depends on each schema's rows), a non-atomic migration or a backwards step is migrated schema by
-schema by the executor, as before.
+Only plans that SQL expresses exactly are replayed: a plan with a RunPython operation (its effect
+depends on each schema's rows), a non-atomic migration or a backwards step sends the whole group
+through the executor, schema by schema, as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
-from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.migration import Migration
@@ -32,6 +33,7 @@ from psycopg import sql
 from tenants.db import tenant_connection
 
 Record = tuple[str, str]  # (app label, migration name) as django_migrations holds it
+PROBE_BATCH = 500  # schemas per fingerprinting statement
 
 
 @dataclass(frozen=True)
@@ -42,20 +44,33 @@ class ReplayablePlan:
     records: tuple[Record, ...]
 
 
-@dataclass
-class MigrationTally:
-    by_executor: list[str] = field(default_factory=list)
-    replayed: list[str] = field(default_factory=list)
-
-
-def applied_records(schema: str) -> frozenset[Record]:
-    """The schema's own migration records (none if it has no django_migrations table yet)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [f'"{schema}".django_migrations'])
-        if not cursor.fetchone()[0]:
-            return frozenset()
-        cursor.execute(sql.SQL("SELECT app, name FROM {}").format(sql.Identifier(schema, "django_migrations")).as_string(connection.connection))
-        return frozenset((app, name) for app, name in cursor.fetchall())
+def schemas_by_records(schemas: Sequence[str]) -> dict[str, list[str]]:
+    """The schemas grouped by a fingerprint of their migration records, in the order given ("" for
+    schemas without a django_migrations table)."""
+    groups: dict[str, list[str]] = {}
+    fingerprints: dict[str, str] = {}
+    for start in range(0, len(schemas), PROBE_BATCH):
+        batch = list(schemas[start : start + PROBE_BATCH])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relname = 'django_migrations' AND c.relkind = 'r' AND n.nspname = ANY(%s)",
+                [batch],
+            )
+            present = sorted(row[0] for row in cursor.fetchall())
+            if present:
+                probes = sql.SQL(" UNION ALL ").join(
+                    sql.SQL("SELECT {}, md5(coalesce(string_agg(app || '.' || name, ',' ORDER BY app, name), '')) FROM {}").format(
+                        sql.Literal(schema), sql.Identifier(schema, "django_migrations")
+                    )
+                    for schema in present
+                )
+                connection.ensure_connection()
+                cursor.execute(probes.as_string(connection.connection))
+                fingerprints.update((schema, digest) for schema, digest in cursor.fetchall())
+    for schema in schemas:
+        groups.setdefault(fingerprints.get(schema, ""), []).append(schema)
+    return groups
 
 
 def _operations(operations: Iterable[Operation]) -> Iterable[Operation]:
@@ -109,23 +124,24 @@ def replay(schema: str, plan: ReplayablePlan) -> None:
             )
 
 
-def migrate_schemas_by_replay(schemas: Iterable[str], verbosity: int = 0) -> MigrationTally:
-    """Migrate every schema: the executor for the first of each group of identical records (and for
-    plans that cannot be replayed), a replay of that schema's SQL for the rest."""
-    tally = MigrationTally()
-    plans: dict[frozenset[Record], ReplayablePlan | None] = {}
-    for schema in schemas:
-        tenant_connection().set_schema_to_public()
-        applied = applied_records(schema)
-        known = applied in plans
-        plan = plans.get(applied)
-        if known and plan is not None:
+def _replay_all(schemas: Sequence[str], plan: ReplayablePlan) -> None:
+    try:
+        for schema in schemas:
             replay(schema, plan)
-            tally.replayed.append(schema)
-            continue
-        if not known:
-            plans[applied] = compile_plan(schema)
-        call_command("migrate_schemas", schema_name=schema, interactive=False, verbosity=verbosity)
-        tally.by_executor.append(schema)
-    tenant_connection().set_schema_to_public()
-    return tally
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def replay_in_parallel(schemas: Sequence[str], plan: ReplayablePlan, parallel: int) -> None:
+    """Replay the plan on every schema, `parallel` connections at once (one thread each: the work is
+    the database's). The first failure is raised once the others have stopped."""
+    if not schemas:
+        return
+    if parallel == 1:  # this thread's connection (and transaction, if the caller has one)
+        for schema in schemas:
+            replay(schema, plan)
+        return
+    shares = [list(schemas[i::parallel]) for i in range(min(parallel, len(schemas)))]
+    with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+        for future in [pool.submit(_replay_all, share, plan) for share in shares]:
+            future.result()

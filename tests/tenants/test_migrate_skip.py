@@ -135,3 +135,17 @@ def test_only_plans_sql_expresses_exactly_are_replayed() -> None:
     assert not _replayable([(migration(migrations.SeparateDatabaseAndState(database_operations=[data])), False)])
     assert not _replayable([(migration(add, atomic=False), False)])
     assert not _replayable([(migration(add), True)])  # backwards
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_replays_run_on_their_own_connections(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    tenants = [ensure_tenant(f"rep{n}", f"Replay {n}") for n in range(3)]
+    reference = _columns(tenants[0].schema_name, "scim_requestlog")
+    for tenant in tenants:
+        _unapply_request_log_column(tenant.schema_name)
+    monkeypatch.setenv("DATABASE_URL", libpq_url(connection.settings_dict))
+    out = io.StringIO()
+    call_command("rollcall_migrate", "--parallel", "2", stdout=out)
+    assert "(2 of them by replaying" in out.getvalue()
+    assert all(_columns(t.schema_name, "scim_requestlog") == reference for t in tenants)
+    assert stale_schemas([t.schema_name for t in tenants]) == []
