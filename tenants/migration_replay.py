@@ -31,6 +31,7 @@ from django.db.migrations.operations.base import Operation
 from psycopg import sql
 
 from tenants.db import tenant_connection
+from tenants.migration_state import with_migration_table
 
 Record = tuple[str, str]  # (app label, migration name) as django_migrations holds it
 PROBE_BATCH = 500  # schemas per fingerprinting statement
@@ -51,13 +52,8 @@ def schemas_by_records(schemas: Sequence[str]) -> dict[str, list[str]]:
     fingerprints: dict[str, str] = {}
     for start in range(0, len(schemas), PROBE_BATCH):
         batch = list(schemas[start : start + PROBE_BATCH])
+        present = sorted(with_migration_table(batch))
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE c.relname = 'django_migrations' AND c.relkind = 'r' AND n.nspname = ANY(%s)",
-                [batch],
-            )
-            present = sorted(row[0] for row in cursor.fetchall())
             if present:
                 probes = sql.SQL(" UNION ALL ").join(
                     sql.SQL("SELECT {}, md5(coalesce(string_agg(app || '.' || name, ',' ORDER BY app, name), '')) FROM {}").format(

@@ -41,7 +41,7 @@ def _batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
-def _existing(schemas: Sequence[str]) -> set[str]:
+def with_migration_table(schemas: Sequence[str]) -> set[str]:
     """The schemas that have a django_migrations table (a schema without one has everything to apply).
 
     Read from pg_catalog through pg_class's (relname, relnamespace) index: information_schema.tables
@@ -62,7 +62,7 @@ def up_to_date(schemas: Iterable[str]) -> set[str]:
     names = list(schemas)
     current: set[str] = set()
     for batch in _batches(names, PROBE_BATCH):
-        present = sorted(_existing(batch))
+        present = sorted(with_migration_table(batch))
         if not present:
             continue
         probes = sql.SQL(" UNION ALL ").join(
