@@ -78,19 +78,25 @@ def scim_probe(label: str, users: int = PROBE_USERS) -> list[float]:
 RELEASE_MIGRATION = ("scim", "0002_requestlog_auth_failure")
 
 
-def unapply_release_column(schemas: list[str], batch: int = 200) -> None:
-    """Take scim 0002 back out of every schema (its column and its record), a batch per statement,
-    so the next migrate has exactly one AddField to apply everywhere (untimed set-up)."""
+def run_in_every_schema(schemas: list[str], statements: str, batch: int = 200) -> None:
+    """Run `statements` ({schema} standing for each schema's name) in every schema, a batch of schemas
+    per round trip (untimed set-up and clean-up)."""
     from django.db import connection
 
-    app, name = RELEASE_MIGRATION
     for start in range(0, len(schemas), batch):
-        statements = []
-        for schema in schemas[start : start + batch]:
-            statements.append(f'ALTER TABLE "{schema}".scim_requestlog DROP COLUMN auth_failure;')
-            statements.append(f"DELETE FROM \"{schema}\".django_migrations WHERE app = '{app}' AND name = '{name}';")
         with connection.cursor() as cursor:
-            cursor.execute("\n".join(statements))
+            cursor.execute("\n".join(statements.format(schema=schema) for schema in schemas[start : start + batch]))
+
+
+def unapply_release_column(schemas: list[str]) -> None:
+    """Take scim 0002 back out of every schema (its column and its record), so the next migrate has
+    exactly one AddField to apply everywhere."""
+    app, name = RELEASE_MIGRATION
+    run_in_every_schema(
+        schemas,
+        'ALTER TABLE "{schema}".scim_requestlog DROP COLUMN auth_failure;'
+        f" DELETE FROM \"{{schema}}\".django_migrations WHERE app = '{app}' AND name = '{name}';",
+    )
 
 
 def nullable_column_replay(schemas: list[str], parallel: int) -> float:
@@ -111,9 +117,7 @@ def nullable_column_replay(schemas: list[str], parallel: int) -> float:
     schemas_by_records(schemas)
     replay_in_parallel(schemas, plan, parallel)
     seconds = time.perf_counter() - t0
-    for start in range(0, len(schemas), 200):
-        with connection.cursor() as cursor:
-            cursor.execute("\n".join(f'ALTER TABLE "{s}".scim_requestlog DROP COLUMN bench_probe;' for s in schemas[start : start + 200]))
+    run_in_every_schema(schemas, 'ALTER TABLE "{schema}".scim_requestlog DROP COLUMN bench_probe;')
     return seconds
 
 

@@ -39,6 +39,12 @@ walk_down(group_id, depth) AS (
 )"""
 
 
+# Each origin's groups, one row per group (by group id), a direct membership winning over an indirect one.
+_GROUPS_ABOVE = """SELECT DISTINCT ON (w.origin, w.group_id) w.origin, w.group_id, w.direct, g.display_name
+        FROM walk_up w JOIN directory_directorygroup g ON g.id = w.group_id
+        ORDER BY w.origin, w.group_id, w.direct DESC"""
+
+
 def groups_above_users_cte() -> str:
     """A `walk_up` CTE (for WITH RECURSIVE) seeded with the users in %(ids)s: origin = user id."""
     return _WALK_UP.format(seed=_FROM_USERS)
@@ -53,10 +59,7 @@ def groups_of_users(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict[
     result: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     if not user_ids:
         return result
-    sql = f"""WITH RECURSIVE {groups_above_users_cte()}
-        SELECT DISTINCT ON (w.origin, w.group_id) w.origin, w.group_id, w.direct, g.display_name
-        FROM walk_up w JOIN directory_directorygroup g ON g.id = w.group_id
-        ORDER BY w.origin, w.group_id, w.direct DESC"""
+    sql = f"WITH RECURSIVE {groups_above_users_cte()} {_GROUPS_ABOVE}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params(user_ids))
         for user_id, group_id, direct, display_name in cursor.fetchall():
@@ -64,26 +67,22 @@ def groups_of_users(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict[
     return result
 
 
-# One user's groups (direct and indirect) as a JSON array, correlated to the user row of the
-# enclosing query: the row and its `groups` in one statement. Same walk and the same order (by
-# group id, a direct membership winning over an indirect one) as groups_of_users.
-_GROUPS_OF_THE_ROW = """(WITH RECURSIVE walk_up(group_id, direct, depth) AS (
-        SELECT m.group_id, true, 0 FROM directory_membership m WHERE m.user_id = "directory_directoryuser"."id"
-        UNION
-        SELECT p.group_id, false, w.depth + 1
-        FROM walk_up w JOIN directory_membership p ON p.child_group_id = w.group_id
-        WHERE w.depth < %s
-    )
+# The walk seeded with the user row of the enclosing query (a correlated subquery).
+_FROM_THE_ROW = 'SELECT m.user_id, m.group_id, true, 0 FROM directory_membership m WHERE m.user_id = "directory_directoryuser"."id"'
+
+
+# The row's groups as JSON text, with the walk and the rows of groups_of_users. The enclosing ORM
+# query takes positional parameters, hence %s for the depth.
+_GROUPS_OF_THE_ROW = f"""(WITH RECURSIVE {_WALK_UP.format(seed=_FROM_THE_ROW)}
     SELECT coalesce(json_agg(json_build_object('group_id', d.group_id, 'direct', d.direct, 'display_name', d.display_name)
                              ORDER BY d.group_id), '[]')::text
-    FROM (SELECT DISTINCT ON (w.group_id) w.group_id, w.direct, g.display_name
-          FROM walk_up w JOIN directory_directorygroup g ON g.id = w.group_id
-          ORDER BY w.group_id, w.direct DESC) d)"""
+    FROM ({_GROUPS_ABOVE}) d)""".replace("%(depth)s", "%s")
 
 
 def groups_of_the_row_sql() -> tuple[str, tuple[int]]:
-    """A scalar subquery (SQL, params) giving each `directory_directoryuser` row's groups as JSON text:
-    a list of {"group_id", "direct", "display_name"}, as groups_of_users gives per user."""
+    """A scalar subquery (SQL, params) giving each `directory_directoryuser` row's groups as JSON text
+    ({"group_id", "direct", "display_name"} each, by group id, as groups_of_users gives them), so the
+    row and its `groups` come in one statement."""
     return _GROUPS_OF_THE_ROW, (MAX_GROUP_NESTING,)
 
 

@@ -31,10 +31,9 @@ from django.db.migrations.operations.base import Operation
 from psycopg import sql
 
 from tenants.db import tenant_connection
-from tenants.migration_state import with_migration_table
+from tenants.migration_state import probe_migration_records
 
 Record = tuple[str, str]  # (app label, migration name) as django_migrations holds it
-PROBE_BATCH = 500  # schemas per fingerprinting statement
 
 
 @dataclass(frozen=True)
@@ -48,22 +47,12 @@ class ReplayablePlan:
 def schemas_by_records(schemas: Sequence[str]) -> dict[str, list[str]]:
     """The schemas grouped by a fingerprint of their migration records, in the order given ("" for
     schemas without a django_migrations table)."""
+    fingerprints = dict(
+        probe_migration_records(
+            schemas, "SELECT {name}, md5(coalesce(string_agg(app || '.' || name, ',' ORDER BY app, name), '')) FROM {table}"
+        )
+    )
     groups: dict[str, list[str]] = {}
-    fingerprints: dict[str, str] = {}
-    for start in range(0, len(schemas), PROBE_BATCH):
-        batch = list(schemas[start : start + PROBE_BATCH])
-        present = sorted(with_migration_table(batch))
-        with connection.cursor() as cursor:
-            if present:
-                probes = sql.SQL(" UNION ALL ").join(
-                    sql.SQL("SELECT {}, md5(coalesce(string_agg(app || '.' || name, ',' ORDER BY app, name), '')) FROM {}").format(
-                        sql.Literal(schema), sql.Identifier(schema, "django_migrations")
-                    )
-                    for schema in present
-                )
-                connection.ensure_connection()
-                cursor.execute(probes.as_string(connection.connection))
-                fingerprints.update((schema, digest) for schema, digest in cursor.fetchall())
     for schema in schemas:
         groups.setdefault(fingerprints.get(schema, ""), []).append(schema)
     return groups

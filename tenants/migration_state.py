@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -56,27 +57,36 @@ def with_migration_table(schemas: Sequence[str]) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def up_to_date(schemas: Iterable[str]) -> set[str]:
-    """The schemas among `schemas` whose records hold every migration of release_migrations()."""
-    wanted = list(release_migrations())
-    names = list(schemas)
-    current: set[str] = set()
-    for batch in _batches(names, PROBE_BATCH):
+def probe_migration_records(schemas: Sequence[str], select: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    """The rows of `select` run on every schema's own django_migrations, PROBE_BATCH schemas per
+    statement (UNION ALL). `select` names the schema as {name} (a literal) and its table as {table};
+    schemas without the table are left out."""
+    rows: list[tuple[Any, ...]] = []
+    for batch in _batches(schemas, PROBE_BATCH):
         present = sorted(with_migration_table(batch))
         if not present:
             continue
         probes = sql.SQL(" UNION ALL ").join(
-            sql.SQL(
-                "SELECT {name}, count(*) FROM {table} WHERE (app || '.' || name) = ANY(%(wanted)s)"
-            ).format(name=sql.Literal(schema), table=sql.Identifier(schema, "django_migrations"))
+            sql.SQL(select).format(name=sql.Literal(schema), table=sql.Identifier(schema, "django_migrations"))
             for schema in present
         )
         connection.ensure_connection()
         statement = probes.as_string(connection.connection)
         with connection.cursor() as cursor:
-            cursor.execute(statement, {"wanted": wanted})
-            current.update(schema for schema, applied in cursor.fetchall() if applied == len(wanted))
-    return current
+            cursor.execute(statement, params)
+            rows.extend(cursor.fetchall())
+    return rows
+
+
+def up_to_date(schemas: Iterable[str]) -> set[str]:
+    """The schemas among `schemas` whose records hold every migration of release_migrations()."""
+    wanted = list(release_migrations())
+    rows = probe_migration_records(
+        list(schemas),
+        "SELECT {name}, count(*) FROM {table} WHERE (app || '.' || name) = ANY(%(wanted)s)",
+        {"wanted": wanted},
+    )
+    return {schema for schema, applied in rows if applied == len(wanted)}
 
 
 def stale_schemas(schemas: Iterable[str]) -> list[str]:
